@@ -1,0 +1,92 @@
+"""Sentence-aligned chunks, small enough that a citation points at a precise passage."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from assistant.corpus import Article
+from assistant.text import sentence_spans
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str
+    article: Article
+    index: int
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        return self.article.text[self.start : self.end]
+
+    def metadata(self, n_chunks: int) -> dict[str, Any]:
+        spans = sentence_spans(self.text)
+        return {
+            **self.article.metadata(),
+            "doc_hash": self.article.content_hash,
+            "chunk_index": self.index,
+            "n_chunks": n_chunks,
+            "start": self.start,
+            "end": self.end,
+            "sentences": ",".join(f"{s}:{e}" for s, e in spans),
+        }
+
+
+def chunk_id(source: str, index: int) -> str:
+    """Deterministic: the same article position always gets the same id."""
+    return f"{hashlib.sha1(source.encode('utf-8')).hexdigest()[:16]}-{index:05d}"
+
+
+@lru_cache(maxsize=4)
+def _splitter(chunk_tokens: int):  # type: ignore[no-untyped-def]
+    from llama_index.core.node_parser import SentenceSplitter
+
+    return SentenceSplitter(
+        chunk_size=chunk_tokens,
+        chunk_overlap=0,
+        paragraph_separator="\n\n",
+        include_metadata=False,
+        include_prev_next_rel=False,
+    )
+
+
+def chunk_article(article: Article, *, chunk_tokens: int) -> list[Chunk]:
+    """Split the body with llama-index's SentenceSplitter and keep each chunk's span."""
+    from llama_index.core import Document
+
+    body = article.body
+    nodes = _splitter(chunk_tokens).get_nodes_from_documents([Document(text=body)])
+    chunks: list[Chunk] = []
+    cursor = 0
+    for node in nodes:
+        text = node.get_content()
+        start = node.start_char_idx
+        if start is None or body[start : start + len(text)] != text:
+            start = body.find(text, cursor)
+        if start < 0:
+            continue
+        cursor = start + len(text)
+        chunks.append(
+            Chunk(
+                id=chunk_id(article.source, len(chunks)),
+                article=article,
+                index=len(chunks),
+                start=article.body_start + start,
+                end=article.body_start + start + len(text),
+            )
+        )
+    return chunks
+
+
+def parse_sentence_spans(meta: dict[str, Any]) -> list[tuple[int, int]]:
+    raw = str(meta.get("sentences", ""))
+    spans = []
+    for part in raw.split(","):
+        if ":" in part:
+            s, e = part.split(":", 1)
+            spans.append((int(s), int(e)))
+    return spans

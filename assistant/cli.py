@@ -1,0 +1,223 @@
+"""Command line: a thin adapter over the engine. Heavy imports wait until a command needs them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from assistant.answer import Answer
+    from assistant.engine import Assistant
+    from assistant.settings import Settings
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _quiet_third_parties()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    from assistant.errors import AssistantError
+
+    try:
+        return int(args.handler(args))
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Answers questions strictly from a set of news articles, with citations.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ingest = sub.add_parser("ingest", help="build or update the index from article files")
+    ingest.add_argument("paths", nargs="*", type=Path, help="files or folders (default: sources)")
+    ingest.add_argument("--rebuild", action="store_true", help="start the index over")
+    ingest.set_defaults(handler=run_ingest)
+
+    ask = sub.add_parser("ask", help="ask one question")
+    ask.add_argument("question")
+    ask.add_argument(
+        "--history", action="append", default=[], metavar="QUESTION", help="an earlier question"
+    )
+    ask.add_argument("--json", action="store_true", help="print the full answer as JSON")
+    ask.set_defaults(handler=run_ask)
+
+    chat = sub.add_parser("chat", help="a conversation in the terminal")
+    chat.set_defaults(handler=run_chat)
+
+    _register_optional_commands(sub)
+    return parser
+
+
+# Each of these modules is light (argparse only) and has register(subparsers).
+INTERFACE_COMMANDS = ("assistant.web.cli", "assistant.slack.cli", "assistant.evaluation.cli")
+
+
+def _register_optional_commands(sub: Any) -> None:
+    """Commands of the interface packages, when they are present."""
+    import importlib
+
+    for module_name in INTERFACE_COMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue
+            raise
+        module.register(sub)
+
+
+# -- shared helpers -----------------------------------------------------------------
+
+
+def load_settings_from_env() -> Settings:
+    from assistant.settings import load_settings
+
+    return load_settings()
+
+
+def open_assistant(settings: Settings, *, stream: TextIO = sys.stderr) -> Assistant:
+    from assistant.engine import Assistant
+
+    return Assistant.open(settings, progress=ProgressPrinter(stream))
+
+
+class ProgressPrinter:
+    """A progress bar on a terminal; nothing when output is redirected."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self._stream = stream
+        self._live = stream.isatty() and os.environ.get("CI", "").lower() not in ("1", "true")
+        self._announced: set[str] = set()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self._live:
+            if stage not in self._announced and done == 0:
+                self._announced.add(stage)
+                print(f"building index: {stage}...", file=self._stream, flush=True)
+            return
+        width = 30
+        filled = int(width * done / total) if total else width
+        bar = "#" * filled + "-" * (width - filled)
+        end = "\n" if done >= total else ""
+        print(f"\r{stage:>14} [{bar}] {done}/{total}", end=end, file=self._stream, flush=True)
+
+
+# -- commands -----------------------------------------------------------------------
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    from assistant.engine import ingest
+
+    settings = load_settings_from_env()
+    report = ingest(
+        settings, args.paths or None, rebuild=args.rebuild, progress=ProgressPrinter(sys.stderr)
+    )
+    for problem in report.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    settings = load_settings_from_env()
+    assistant = open_assistant(settings)
+    answer = assistant.ask(args.question, args.history)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    settings = load_settings_from_env()
+    assistant = open_assistant(settings)
+    info = assistant.info()
+    print(
+        f"Ask about {info.articles} article(s) · answers by {info.backend} · "
+        "empty line or Ctrl-D to quit"
+    )
+    history: list[dict[str, str]] = []
+    from assistant.errors import InvalidQuestionError
+
+    while True:
+        try:
+            question = input("\nyou> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            return 0
+        print("assistant> ", end="", flush=True)
+        try:
+            answer = _stream_answer(assistant, question, history)
+        except InvalidQuestionError as exc:
+            print(f"\n{exc}")
+            continue
+        print(format_sources(answer))
+        history += [
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": answer.text},
+        ]
+
+
+def _stream_answer(assistant: Assistant, question: str, history: list[dict[str, str]]) -> Answer:
+    final = None
+    for event in assistant.ask_stream(question, history):
+        if event.answer is not None:
+            final = event.answer
+        else:
+            print(event.delta, end="", flush=True)
+    assert final is not None
+    print()
+    return final
+
+
+def format_answer(answer: Answer) -> str:
+    lines = [answer.text]
+    lines += [f"note: {notice}" for notice in answer.notices]
+    sources = format_sources(answer)
+    return "\n".join(lines) + ("\n" + sources if sources else "")
+
+
+def format_sources(answer: Answer) -> str:
+    if not answer.citations:
+        return ""
+    lines = ["", "Sources:"]
+    for c in answer.citations:
+        dated = f", {c.date}" if c.date else ""
+        lines.append(f"[{c.id}] {c.title}{dated} — {c.source} (chars {c.start}-{c.end})")
+        lines.append(f'    "{c.quote}"')
+    return "\n".join(lines)
+
+
+def _quiet_third_parties() -> None:
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("bm25s", "chromadb", "httpx", "llama_index", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

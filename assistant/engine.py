@@ -1,0 +1,291 @@
+"""The engine every interface calls: ask(question, history) -> Answer, and its stream twin."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.answer import Answer, Passage, StreamEvent, Turn, as_turns
+from assistant.citations import MarkerRenumberer, check_cited_text, compose_extractive
+from assistant.embeddings import Embedder, make_embedder
+from assistant.errors import InvalidQuestionError
+from assistant.extractive import ExtractiveAnswerer
+from assistant.indexing import Indexer, IngestReport, Progress, no_progress
+from assistant.lexical import LexicalIndex
+from assistant.prompts import load_prompt
+from assistant.retrieval import HybridRetriever, Query
+from assistant.settings import Settings
+from assistant.store import ChunkStore
+from assistant.support import strip_markers
+from assistant.text import has_control_characters, squash
+
+DECLINE = (
+    "I can't answer that from the articles I have: they don't cover it. "
+    "Try asking about what the articles report."
+)
+NOT_GROUNDED_NOTICE = "The model's answer cited no source passage, so it was withheld."
+HistoryLike = Sequence[str | Turn | dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class CorpusInfo:
+    articles: int
+    chunks: int
+    updated_at: str
+    backend: str
+    embedder: str
+
+
+class Assistant:
+    """Answers strictly from the indexed articles. Build it with Assistant.open()."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: ChunkStore,
+        embedder: Embedder,
+        lexical: LexicalIndex,
+        chat_model: Any | None = None,
+    ) -> None:
+        self.settings = settings
+        self._store = store
+        self._embedder = embedder
+        self._chat = chat_model
+        self._retriever = HybridRetriever(
+            store=store, lexical=lexical, embedder=embedder, candidate_k=settings.candidate_k
+        )
+        self._extractive = ExtractiveAnswerer(
+            idf=lexical.idf,
+            known=lexical.knows,
+            embed=embedder.embed,
+            min_support=settings.min_support,
+            max_sentences=settings.max_sentences,
+        )
+
+    # -- construction -----------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        progress: Progress = no_progress,
+        store: ChunkStore | None = None,
+        embedder: Embedder | None = None,
+    ) -> Assistant:
+        """Connect to the index, building it from the bundled sources on first use."""
+        store = store or ChunkStore(settings=settings)
+        embedder = embedder or make_embedder(settings)
+        indexer = Indexer(settings=settings, store=store, embedder=embedder)
+        if not store.exists() or store.count() == 0:
+            indexer.ingest(settings.sources, progress=progress)
+        store.check_embedder(backend=embedder.backend, model=embedder.model, dim=embedder.dim)
+        lexical = indexer.ensure_lexical(store.info().version, progress=progress)
+        chat_model = None
+        if settings.use_llm:
+            from assistant.llm import ChatModel
+
+            chat_model = ChatModel(settings=settings)
+        return cls(
+            settings=settings,
+            store=store,
+            embedder=embedder,
+            lexical=lexical,
+            chat_model=chat_model,
+        )
+
+    def info(self) -> CorpusInfo:
+        stored = self._store.info()
+        return CorpusInfo(
+            articles=stored.articles,
+            chunks=stored.chunks,
+            updated_at=stored.updated_at,
+            backend=self.backend,
+            embedder=f"{stored.embed_backend}:{stored.embed_model}",
+        )
+
+    @property
+    def backend(self) -> str:
+        return f"llm:{self._chat.model}" if self._chat is not None else "extractive"
+
+    # -- the contract -----------------------------------------------------------
+
+    def ask(self, question: str, history: HistoryLike = ()) -> Answer:
+        answer: Answer | None = None
+        for event in self.ask_stream(question, history):
+            if event.answer is not None:
+                answer = event.answer
+        assert answer is not None
+        return answer
+
+    def ask_stream(self, question: str, history: HistoryLike = ()) -> Iterator[StreamEvent]:
+        """Yield text as it is produced, then one event carrying the full Answer."""
+        started = time.perf_counter()
+        question = self.validate(question)
+        turns = as_turns(history)
+        query = self._standalone(question, turns)
+        passages = self._retriever.retrieve(query, self.settings.top_k)
+        retrieved_at = time.perf_counter()
+        if self._chat is not None:
+            stream = self._llm_answer(question, query, passages)
+        else:
+            stream = self._extractive_answer(question, query, passages)
+        answer: Answer | None = None
+        for event in stream:
+            if event.answer is None:
+                yield event
+            else:
+                answer = event.answer
+        assert answer is not None
+        finished = time.perf_counter()
+        answer.history = [t.content for t in turns if t.role == "user"]
+        answer.retrieved = passages
+        answer.timings_ms = {
+            "retrieve": (retrieved_at - started) * 1000,
+            "generate": (finished - retrieved_at) * 1000,
+            "total": (finished - started) * 1000,
+        }
+        yield StreamEvent(answer=answer)
+
+    def validate(self, question: str) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise InvalidQuestionError("the question is empty: ask something about the articles")
+        if len(question) > self.settings.max_question_chars:
+            raise InvalidQuestionError(
+                f"the question is too long ({len(question)} characters; "
+                f"the limit is {self.settings.max_question_chars})"
+            )
+        if has_control_characters(question):
+            raise InvalidQuestionError("the question contains control characters")
+        return question.strip()
+
+    # -- follow-ups ---------------------------------------------------------------
+
+    def _standalone(self, question: str, turns: list[Turn]) -> Query:
+        earlier = [t.content for t in turns if t.role == "user"][-2:]
+        context = " ".join(earlier)
+        if self._chat is None or not turns:
+            return Query(question, context)
+        from assistant.llm import Message, TransientLLMError
+
+        prompt = load_prompt("condense").render(
+            history="\n".join(f"{t.role}: {strip_markers(t.content)}" for t in turns[-6:]),
+            question=question,
+        )
+        try:
+            rewritten = self._chat.complete([Message("user", prompt)]).strip()
+        except TransientLLMError:
+            return Query(question, context)
+        return Query(rewritten or question, context)
+
+    # -- offline ----------------------------------------------------------------
+
+    def _extractive_answer(
+        self, question: str, query: Query, passages: list[Passage], notices: Sequence[str] = ()
+    ) -> Iterator[StreamEvent]:
+        backend = "extractive" if not notices else "extractive (fallback)"
+        selection = self._extractive.select(query.text, query.context, passages)
+        if not selection.quotes:
+            yield StreamEvent(delta=DECLINE)
+            yield StreamEvent(answer=self._decline(question, backend, list(notices)))
+            return
+        text, citations = compose_extractive(selection.quotes)
+        for i, citation in enumerate(citations):
+            yield StreamEvent(delta=("" if i == 0 else " ") + f"{citation.quote} [{citation.id}]")
+        yield StreamEvent(
+            answer=Answer(question, text, citations, False, backend, notices=list(notices))
+        )
+
+    @staticmethod
+    def _decline(question: str, backend: str, notices: list[str]) -> Answer:
+        return Answer(question, DECLINE, [], True, backend, notices=notices)
+
+    # -- with a model -------------------------------------------------------------
+
+    def _llm_answer(
+        self, question: str, query: Query, passages: list[Passage]
+    ) -> Iterator[StreamEvent]:
+        from assistant.llm import Message, TransientLLMError
+
+        assert self._chat is not None
+        system = load_prompt("system").render()
+        user = load_prompt("answer").render(
+            passages=_numbered(passages) or "(no passages)", question=question
+        )
+        messages = [Message("system", system), Message("user", user)]
+        renumber = MarkerRenumberer(len(passages))
+        raw: list[str] = []
+        try:
+            for piece in self._chat.stream(messages):
+                raw.append(piece)
+                visible = renumber.feed(piece)
+                if visible:
+                    yield StreamEvent(delta=visible)
+            tail = renumber.flush()
+            if tail:
+                yield StreamEvent(delta=tail)
+        except TransientLLMError as exc:
+            notice = (
+                f"The language model was unavailable ({exc.reason}); "
+                "this answer was composed directly from the sources."
+            )
+            yield StreamEvent(delta="\n\n" if raw else "")
+            yield from self._extractive_answer(question, query, passages, notices=[notice])
+            return
+        yield StreamEvent(answer=self._checked(question, "".join(raw), passages, system))
+
+    def _checked(self, question: str, raw: str, passages: list[Passage], system: str) -> Answer:
+        if _leaks(raw, system):
+            return self._decline(question, self.backend, ["The model's answer was withheld."])
+        checked = check_cited_text(raw, passages)
+        notices = []
+        if checked.dropped_markers:
+            notices.append(f"{checked.dropped_markers} citation(s) to no passage were removed.")
+        if checked.unsupported_markers:
+            notices.append(
+                f"{checked.unsupported_markers} citation(s) their passage does not support "
+                "were removed."
+            )
+        if checked.dropped_sentences and checked.citations:
+            notices.append(f"{checked.dropped_sentences} uncited sentence(s) were removed.")
+        if not checked.citations:
+            if raw.strip() and "don't cover" not in raw:
+                notices.append(NOT_GROUNDED_NOTICE)
+            return self._decline(question, self.backend, notices)
+        answer = Answer(question, checked.text, checked.citations, False, self.backend)
+        answer.notices = notices
+        answer.dropped_markers = checked.dropped_markers
+        return answer
+
+
+def _numbered(passages: list[Passage]) -> str:
+    return "\n\n".join(
+        f"[{i}] {p.title}{f' ({p.date})' if p.date else ''}\n{p.text}"
+        for i, p in enumerate(passages, start=1)
+    )
+
+
+def _leaks(answer: str, system: str, window: int = 60) -> bool:
+    """True when the answer repeats a stretch of the system prompt."""
+    flat_answer, flat_system = squash(answer), squash(system)
+    step = window // 2
+    return any(
+        flat_system[i : i + window] in flat_answer
+        for i in range(0, max(len(flat_system) - window, 0) + 1, step)
+    )
+
+
+def ingest(
+    settings: Settings,
+    paths: Sequence[Any] | None = None,
+    *,
+    rebuild: bool = False,
+    progress: Progress = no_progress,
+) -> IngestReport:
+    """Build or update the index (the engine's other public entry point)."""
+    store = ChunkStore(settings=settings)
+    indexer = Indexer(settings=settings, store=store, embedder=make_embedder(settings))
+    return indexer.ingest(paths, rebuild=rebuild, progress=progress)

@@ -1,0 +1,312 @@
+"""The offline answerer: picks the source sentences that best answer the question.
+
+Each sentence is scored by how much of the question's weighted terms it covers
+(BM25 idf weights, so rare words count most) blended with embedding similarity.
+Nothing above the calibrated threshold means the sources don't cover the question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.answer import Passage
+from assistant.text import STOPWORDS, normalise, proper_names, stem, terms, words
+
+SENTENCE_WEIGHT = 0.4
+PASSAGE_WEIGHT = 0.2
+DENSE_WEIGHT = 0.35
+CONTEXT_WEIGHT = 1.0
+UNKNOWN_TERM_WEIGHT = 3.0
+SOFT_MATCH = 0.45
+NEAR_DUPLICATE = 0.6
+MISMATCH_PENALTY = 0.75
+TYPE_BONUS = 1.15
+DENSE_FLOOR = 0.3
+
+_WANTS_NUMBER = re.compile(
+    r"\bhow (?:many|much|big|large|long|soon|far|old)\b|"
+    r"\bwhat (?:number|percentage|share|proportion|amount|size|sum|figure)\b"
+)
+_WANTS_TIME = re.compile(r"\bwhen\b|\bwhat (?:date|year|day|month|time)\b")
+_WANTS_PERSON = re.compile(r"^(?:and |so )?who\b|\bwhich (?:person|official|minister|envoy)\b")
+_HAS_NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|thousand|million|billion|quarter|half|dozen|several|few)\b"
+)
+_HAS_TIME = re.compile(
+    r"\b(?:1[89]\d\d|20\d\d|january|february|march|april|june|july|august|september|"
+    r"october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"days?|weeks?|months?|years?|ago|later|earlier|since|after|before|until|"
+    r"thanksgiving|christmas|today|yesterday|tomorrow|soon)\b"
+)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    passage: Passage
+    rank: int
+    start: int  # offset in the article text
+    end: int
+    terms: frozenset[str]
+
+    @property
+    def text(self) -> str:
+        offset = self.start - self.passage.start
+        return self.passage.text[offset : offset + self.end - self.start]
+
+
+@dataclass(frozen=True)
+class Scored:
+    sentence: Sentence
+    score: float
+    covered: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Sentences grouped into quotes: adjacent sentences of one passage form one quote."""
+
+    quotes: list[list[Sentence]]
+    best_score: float
+
+
+class ExtractiveAnswerer:
+    def __init__(
+        self,
+        *,
+        idf: Callable[[str], float],
+        known: Callable[[str], bool],
+        embed: Callable[[list[str]], np.ndarray],
+        min_support: float,
+        max_sentences: int,
+    ) -> None:
+        self._idf = idf
+        self._known = known
+        self._embed = embed
+        self._min_support = min_support
+        self._max_sentences = max_sentences
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Names in the question that no article mentions: a sign it is out of scope."""
+        return [
+            name
+            for name in proper_names(question)
+            if name.lower() not in STOPWORDS and not self._known(stem(name))
+        ]
+
+    def select(self, question: str, context: str, passages: Sequence[Passage]) -> Selection:
+        scored = self.score(question, context, passages)
+        if not scored or scored[0].score < self._min_support or self.unknown_names(question):
+            return Selection([], scored[0].score if scored else 0.0)
+        chosen = self._choose(scored, self._weights(question))
+        return Selection(_group(chosen), scored[0].score)
+
+    def score(self, question: str, context: str, passages: Sequence[Passage]) -> list[Scored]:
+        sentences = _sentences(passages)
+        if not sentences:
+            return []
+        weights = self._weights(question)
+        context_weights = {t: w for t, w in self._weights(context).items() if t not in weights}
+        total = sum(weights.values()) or 1.0
+        context_total = sum(context_weights.values()) or 1.0
+        probe = f"{context}\n{question}" if context else question
+        vectors = self._embed([normalise(probe)] + [normalise(s.text) for s in sentences])
+        dense = vectors[1:] @ vectors[0]
+        soft = self._soft_matcher(question, sentences)
+        passage_terms = {p.id: frozenset(terms(p.text)) for p in passages}
+        fits = self._answer_type_check(question)
+        scored = []
+        for sentence, similarity in zip(sentences, dense, strict=True):
+            covered = frozenset(t for t in weights if t in sentence.terms)
+            partial = sum(weights[t] * soft(t, sentence) for t in weights if t not in covered)
+            lexical = (sum(weights[t] for t in covered) + partial) / total
+            around = passage_terms[sentence.passage.id]
+            nearby = sum(w for t, w in weights.items() if t in around) / total
+            score = (
+                SENTENCE_WEIGHT * lexical
+                + PASSAGE_WEIGHT * nearby
+                + DENSE_WEIGHT * _rescaled(float(similarity))
+            )
+            if context_weights:
+                near = sum(w for t, w in context_weights.items() if t in around)
+                hit = sum(w for t, w in context_weights.items() if t in sentence.terms)
+                follow = (hit + near) / (2 * context_total)
+                score = (score + CONTEXT_WEIGHT * follow) / (1 + CONTEXT_WEIGHT)
+            fit = fits(sentence, around)
+            if fit is None:
+                continue
+            score *= fit
+            scored.append(Scored(sentence, score, covered))
+        scored.sort(key=lambda s: (-s.score, s.sentence.rank, s.sentence.start))
+        return scored
+
+    def _answer_type_check(
+        self, question: str
+    ) -> Callable[[Sentence, frozenset[str]], float | None]:
+        """What a sentence must hold to answer this kind of question.
+
+        "How many ..." wants a number, "when ..." a time, "who ..." a name; and every
+        name the question asks about must appear in the passage around the sentence.
+        """
+        asked = normalise(question).strip()
+        names = [
+            stem(name)
+            for name in proper_names(question)
+            if name.lower() not in STOPWORDS and self._known(stem(name))
+        ]
+        wants_number = bool(_WANTS_NUMBER.search(asked))
+        wants_time = bool(_WANTS_TIME.search(asked))
+        wants_person = bool(_WANTS_PERSON.search(asked))
+
+        def fits(sentence: Sentence, around: frozenset[str]) -> float | None:
+            """None rules the sentence out; otherwise a factor for its score."""
+            if not all(any(_same_name(name, term) for term in around) for name in names):
+                return None
+            text = normalise(sentence.text)
+            if wants_number or wants_time:
+                found = (wants_number and _HAS_NUMBER.search(text)) or (
+                    wants_time and _HAS_TIME.search(text)
+                )
+                return TYPE_BONUS if found else None
+            if wants_person and not proper_names(sentence.text):
+                return MISMATCH_PENALTY
+            return 1.0
+
+        return fits
+
+    def _weights(self, text: str) -> dict[str, float]:
+        return {
+            t: self._idf(t) if self._known(t) else UNKNOWN_TERM_WEIGHT
+            for t in dict.fromkeys(terms(text))
+        }
+
+    def _soft_matcher(
+        self, question: str, sentences: list[Sentence]
+    ) -> Callable[[str, Sentence], float]:
+        """Credit for a question word whose embedding is close to a word of the sentence."""
+        asked = {stem(w): w for w in _content_words(question)}
+        vocab = sorted(set(asked.values()) | {w for s in sentences for w in _content_words(s.text)})
+        if not asked or not vocab:
+            return lambda term, sentence: 0.0
+        index = {w: i for i, w in enumerate(vocab)}
+        vectors = self._embed(vocab)
+        cache: dict[tuple[str, int], float] = {}
+
+        def soft(term: str, sentence: Sentence) -> float:
+            word = asked.get(term)
+            if word is None:
+                return 0.0
+            key = (term, id(sentence))
+            if key not in cache:
+                mine = [index[w] for w in _content_words(sentence.text)]
+                best = float(np.max(vectors[mine] @ vectors[index[word]])) if mine else 0.0
+                cache[key] = best if best >= SOFT_MATCH else 0.0
+            return cache[key]
+
+        return soft
+
+    def _choose(self, scored: list[Scored], weights: dict[str, float]) -> list[Scored]:
+        best = scored[0]
+        chosen = [best]
+        covered = set(best.covered)
+        for candidate in scored[1:]:
+            if len(chosen) >= self._max_sentences:
+                break
+            if candidate.score < 0.8 * self._min_support or _repeats(candidate, chosen):
+                continue
+            adds = candidate.covered - covered
+            close = candidate.score >= 0.85 * best.score
+            follows = _follows(best.sentence, candidate.sentence)
+            if (
+                close
+                or (adds and candidate.score >= 0.7 * best.score)
+                or (follows and candidate.score >= 0.5 * best.score)
+            ):
+                chosen.append(candidate)
+                covered |= candidate.covered
+        return chosen
+
+
+def _rescaled(similarity: float) -> float:
+    """Topical sentences all score about 0.4 with static embeddings: count what is above."""
+    return max(similarity - DENSE_FLOOR, 0.0) / (1.0 - DENSE_FLOOR)
+
+
+def _same_name(name: str, term: str) -> bool:
+    """Ukraine ~ Ukrainian, Russia ~ Russian: stems that extend each other."""
+    if len(name) < 4 or len(term) < 4:
+        return name == term
+    return term.startswith(name) or name.startswith(term)
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in words(text) if w not in STOPWORDS and w.isalpha() and len(w) > 2]
+
+
+def _sentences(passages: Sequence[Passage]) -> list[Sentence]:
+    out = []
+    for rank, passage in enumerate(passages):
+        spans = passage.sentences or ((0, len(passage.text)),)
+        for s, e in spans:
+            text = passage.text[s:e]
+            out.append(
+                Sentence(
+                    passage, rank, passage.start + s, passage.start + e, frozenset(terms(text))
+                )
+            )
+    return out
+
+
+def _repeats(candidate: Scored, chosen: list[Scored]) -> bool:
+    """A sentence that says what an already chosen one says (often the other article)."""
+    mine = candidate.sentence.terms
+    for other in chosen:
+        theirs = other.sentence.terms
+        if not mine or not theirs:
+            continue
+        overlap = len(mine & theirs) / min(len(mine), len(theirs))
+        if overlap >= NEAR_DUPLICATE:
+            return True
+    return False
+
+
+def _group(chosen: list[Scored]) -> list[list[Sentence]]:
+    """Readable order: articles in order of their best sentence, then article order."""
+    source_order: dict[str, int] = {}
+    for item in chosen:
+        source_order.setdefault(item.sentence.passage.source, len(source_order))
+    ordered = sorted(
+        (item.sentence for item in chosen),
+        key=lambda s: (source_order[s.passage.source], s.start),
+    )
+    groups: list[list[Sentence]] = []
+    for sentence in ordered:
+        last = groups[-1][-1] if groups else None
+        if (
+            last is not None
+            and last.passage.id == sentence.passage.id
+            and _adjacent(last, sentence)
+        ):
+            groups[-1].append(sentence)
+        else:
+            groups.append([sentence])
+    return groups
+
+
+def _follows(first: Sentence, second: Sentence) -> bool:
+    """The very next sentence of the same article, even across a chunk boundary."""
+    same_article = first.passage.source == second.passage.source
+    return same_article and 0 <= second.start - first.end <= 3
+
+
+def _adjacent(first: Sentence, second: Sentence) -> bool:
+    spans = first.passage.sentences
+    starts = [first.passage.start + s for s, _ in spans]
+    try:
+        return starts.index(second.start) == starts.index(first.start) + 1
+    except ValueError:
+        return False

@@ -1,0 +1,273 @@
+"""The chunk store: a Chroma collection, embedded (PersistentClient) or remote (HttpClient)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from assistant.errors import ConfigError, EmbeddingMismatchError, StoreUnavailableError
+from assistant.settings import Settings
+
+STORE_FORMAT = "1"
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    articles: int
+    chunks: int
+    updated_at: str
+    version: str
+    embed_backend: str
+    embed_model: str
+    embed_dim: int
+
+
+def _chroma_settings():  # type: ignore[no-untyped-def]
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+def connect(settings: Settings):  # type: ignore[no-untyped-def]
+    """A Chroma client: HttpClient when ASSISTANT_CHROMA_URL is set, else on-disk."""
+    import chromadb
+
+    if not settings.chroma_url:
+        settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=_chroma_settings())
+    url = urlparse(settings.chroma_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(
+            f"ASSISTANT_CHROMA_URL must be an http(s) URL, got {settings.chroma_url!r}"
+        )
+    headers = dict(settings.chroma_headers)
+    if settings.chroma_token:
+        headers.setdefault("Authorization", f"Bearer {settings.chroma_token}")
+    try:
+        client = chromadb.HttpClient(
+            host=url.hostname,
+            port=url.port or (443 if url.scheme == "https" else 80),
+            ssl=url.scheme == "https",
+            headers=headers or None,
+            settings=_chroma_settings(),
+        )
+        client.heartbeat()
+    except Exception as exc:
+        raise StoreUnavailableError(
+            f"cannot reach the Chroma server at {settings.chroma_url}: {_first_line(exc)}"
+        ) from None
+    return client
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+class ChunkStore:
+    """Chunks with their vectors and metadata; collection metadata records the embedder."""
+
+    def __init__(self, *, settings: Settings, client: Any | None = None) -> None:
+        self._settings = settings
+        self._client = client if client is not None else connect(settings)
+        self._name = settings.collection
+        self._collection: Any | None = None
+
+    # -- collection lifecycle -------------------------------------------------
+
+    def exists(self) -> bool:
+        try:
+            self._collection = self._client.get_collection(self._name, embedding_function=None)
+        except Exception as exc:
+            if _is_not_found(exc):
+                return False
+            raise self._unavailable(exc) from None
+        return True
+
+    def create(self, *, embed_backend: str, embed_model: str, embed_dim: int) -> None:
+        metadata = {
+            "format": STORE_FORMAT,
+            "embed_backend": embed_backend,
+            "embed_model": embed_model,
+            "embed_dim": embed_dim,
+            "version": uuid.uuid4().hex,
+            "updated_at": "",
+            "articles": 0,
+            "chunks": 0,
+        }
+        try:
+            self._collection = self._client.get_or_create_collection(
+                self._name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine", "ef_search": 100}},
+                metadata=metadata,
+            )
+        except Exception as exc:
+            raise self._unavailable(exc) from None
+
+    def drop(self) -> None:
+        try:
+            self._client.delete_collection(self._name)
+        except Exception as exc:
+            if not _is_not_found(exc):
+                raise self._unavailable(exc) from None
+        self._collection = None
+
+    @property
+    def collection(self) -> Any:
+        if self._collection is None and not self.exists():
+            raise StoreUnavailableError(f"collection {self._name!r} does not exist")
+        return self._collection
+
+    def info(self) -> StoreInfo:
+        meta = dict(self.collection.metadata or {})
+        return StoreInfo(
+            articles=int(meta.get("articles", 0)),
+            chunks=int(meta.get("chunks", 0)),
+            updated_at=str(meta.get("updated_at", "")),
+            version=str(meta.get("version", "")),
+            embed_backend=str(meta.get("embed_backend", "")),
+            embed_model=str(meta.get("embed_model", "")),
+            embed_dim=int(meta.get("embed_dim", 0)),
+        )
+
+    def check_embedder(self, *, backend: str, model: str, dim: int | None) -> None:
+        info = self.info()
+        same = info.embed_backend == backend and info.embed_model == model
+        if not same or (dim is not None and info.embed_dim != dim):
+            raise EmbeddingMismatchError(
+                f"the index was built with {info.embed_backend}:{info.embed_model} "
+                f"({info.embed_dim} dimensions) but the settings ask for {backend}:{model}"
+                f"{f' ({dim} dimensions)' if dim is not None else ''}; "
+                "run `assistant ingest --rebuild` to rebuild it"
+            )
+
+    def mark_changed(self, *, articles: int, chunks: int) -> str:
+        version = uuid.uuid4().hex
+        meta = dict(self.collection.metadata or {})
+        meta.update(
+            version=version,
+            updated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            articles=articles,
+            chunks=chunks,
+        )
+        meta.pop("hnsw:space", None)
+        self._call(lambda: self.collection.modify(metadata=meta))
+        return version
+
+    # -- data -----------------------------------------------------------------
+
+    def article_heads(self) -> dict[str, dict[str, Any]]:
+        """First-chunk metadata of every article: its hash and chunk count."""
+        heads: dict[str, dict[str, Any]] = {}
+        for _, meta in self._scan(where={"chunk_index": 0}, documents=False):
+            heads[str(meta["source"])] = meta
+        return heads
+
+    def upsert(
+        self,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        texts: Sequence[str],
+        metadatas: Sequence[dict[str, Any]],
+    ) -> None:
+        self._call(
+            lambda: self.collection.upsert(
+                ids=list(ids),
+                embeddings=vectors,
+                documents=list(texts),
+                metadatas=list(metadatas),
+            )
+        )
+
+    def delete(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        for start in range(0, len(ids), 5000):
+            batch = ids[start : start + 5000]
+            self._call(lambda batch=batch: self.collection.delete(ids=batch))
+
+    def count(self) -> int:
+        return int(self._call(self.collection.count))
+
+    def get(self, ids: Sequence[str]) -> list[StoredChunk]:
+        """Chunks by id, in the order asked for (Chroma returns its own order)."""
+        if not ids:
+            return []
+        found = self._call(
+            lambda: self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        )
+        by_id = {
+            cid: StoredChunk(cid, doc or "", dict(meta or {}))
+            for cid, doc, meta in zip(
+                found["ids"], found["documents"], found["metadatas"], strict=True
+            )
+        }
+        return [by_id[cid] for cid in ids if cid in by_id]
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Nearest chunk ids with cosine similarity."""
+        n = min(k, self.count()) if k > 0 else 0
+        if n == 0:
+            return []
+        result = self._call(
+            lambda: self.collection.query(
+                query_embeddings=[vector], n_results=n, include=["distances"]
+            )
+        )
+        return [
+            (cid, 1.0 - float(dist))
+            for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)
+        ]
+
+    def scan_documents(self, batch: int = 5000) -> Iterable[tuple[str, str]]:
+        yield from self._scan(documents=True, batch=batch)
+
+    def _scan(
+        self, *, where: dict[str, Any] | None = None, documents: bool, batch: int = 5000
+    ) -> Iterable[tuple[str, Any]]:
+        include = ["documents"] if documents else ["metadatas"]
+        offset = 0
+        while True:
+            page = self._call(
+                lambda offset=offset: self.collection.get(
+                    where=where, include=include, limit=batch, offset=offset
+                )
+            )
+            values = page["documents"] if documents else page["metadatas"]
+            yield from zip(page["ids"], values, strict=True)
+            if len(page["ids"]) < batch:
+                return
+            offset += batch
+
+    def _call(self, fn):  # type: ignore[no-untyped-def]
+        try:
+            return fn()
+        except (StoreUnavailableError, ConfigError):
+            raise
+        except Exception as exc:
+            raise self._unavailable(exc) from None
+
+    def _unavailable(self, exc: BaseException) -> StoreUnavailableError:
+        where = self._settings.chroma_url or str(self._settings.chroma_dir)
+        return StoreUnavailableError(f"the Chroma store at {where} failed: {_first_line(exc)}")
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    name = type(exc).__name__
+    text = str(exc).lower()
+    return name in ("NotFoundError", "InvalidCollectionException") or (
+        "does not exist" in text or "not found" in text
+    )

@@ -1,0 +1,486 @@
+"""Text utilities: typography-tolerant normalisation, terms for search, sentence spans.
+
+Normalisation keeps the length of the text, so an offset found in normalised text
+is the same offset in the original, which is what quotes and spans are shown from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+# Bump when terms() changes: saved lexical indexes built with older terms are rebuilt.
+TERMS_VERSION = "4"
+
+_FOLD = {
+    **dict.fromkeys("‘’‚‛′`´", "'"),
+    **dict.fromkeys("“”„‟″«»", '"'),
+    **dict.fromkeys("‐‑‒–—―−", "-"),
+    **dict.fromkeys("\u00a0\u2007\u2009\u200a\u202f\u205f\u3000", " "),
+    "…": ".",
+}
+_FOLD_TABLE = str.maketrans(_FOLD)
+
+
+def normalise(text: str) -> str:
+    """Fold typography and case without changing the length of the text."""
+    folded = text.translate(_FOLD_TABLE)
+    lowered = folded.lower()
+    if len(lowered) == len(folded):
+        return lowered
+    return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in folded)
+
+
+def squash(text: str) -> str:
+    """Normalise and collapse whitespace: for comparing quotes, not for offsets."""
+    return " ".join(normalise(text).split())
+
+
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "aren't",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "cannot",
+        "could",
+        "couldn't",
+        "did",
+        "didn't",
+        "do",
+        "does",
+        "doesn't",
+        "doing",
+        "don't",
+        "down",
+        "during",
+        "each",
+        "either",
+        "else",
+        "ever",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "hadn't",
+        "has",
+        "hasn't",
+        "have",
+        "haven't",
+        "having",
+        "he",
+        "he'd",
+        "he'll",
+        "he's",
+        "her",
+        "here",
+        "here's",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "how's",
+        "i",
+        "i'd",
+        "i'll",
+        "i'm",
+        "i've",
+        "if",
+        "in",
+        "into",
+        "is",
+        "isn't",
+        "it",
+        "it's",
+        "its",
+        "itself",
+        "just",
+        "let's",
+        "me",
+        "more",
+        "most",
+        "much",
+        "must",
+        "mustn't",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "ought",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "per",
+        "same",
+        "shan't",
+        "she",
+        "she'd",
+        "she'll",
+        "she's",
+        "should",
+        "shouldn't",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "that's",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "there's",
+        "these",
+        "they",
+        "they'd",
+        "they'll",
+        "they're",
+        "they've",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "upon",
+        "us",
+        "very",
+        "was",
+        "wasn't",
+        "we",
+        "we'd",
+        "we'll",
+        "we're",
+        "we've",
+        "were",
+        "weren't",
+        "what",
+        "what's",
+        "when",
+        "when's",
+        "where",
+        "where's",
+        "which",
+        "while",
+        "who",
+        "who's",
+        "whom",
+        "whose",
+        "why",
+        "why's",
+        "will",
+        "with",
+        "won't",
+        "would",
+        "wouldn't",
+        "yet",
+        "you",
+        "you'd",
+        "you'll",
+        "you're",
+        "you've",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "tell",
+        "say",
+        "says",
+        "said",
+        "according",
+        "article",
+        "articles",
+        "source",
+        "sources",
+        "text",
+        "mention",
+        "mentioned",
+        "please",
+        "explain",
+        "describe",
+        "give",
+        "know",
+        "known",
+        "kind",
+        "sort",
+        "thing",
+        "things",
+        "way",
+        "ways",
+        "really",
+        "one",
+        "ones",
+        "many",
+        "like",
+        "get",
+        "got",
+    ]
+)
+
+_IRREGULAR = {
+    form: base
+    for base, forms in {
+        "lead": "led",
+        "hold": "held",
+        "throw": "threw thrown",
+        "tell": "told",
+        "say": "said",
+        "spend": "spent",
+        "see": "saw seen",
+        "make": "made",
+        "take": "took taken",
+        "give": "gave given",
+        "get": "got gotten",
+        "go": "went gone",
+        "leave": "left",
+        "meet": "met",
+        "keep": "kept",
+        "bring": "brought",
+        "think": "thought",
+        "seek": "sought",
+        "win": "won",
+        "lose": "lost",
+        "pay": "paid",
+        "sell": "sold",
+        "build": "built",
+        "send": "sent",
+        "strike": "struck",
+        "fight": "fought",
+        "fall": "fell fallen",
+        "run": "ran",
+        "begin": "began begun",
+        "choose": "chose chosen",
+        "draw": "drew drawn",
+        "drive": "drove driven",
+        "write": "wrote written",
+        "speak": "spoke spoken",
+        "break": "broke broken",
+        "freeze": "froze frozen",
+        "rise": "rose risen",
+        "withdraw": "withdrew withdrawn",
+        "shoot": "shot",
+        "seize": "seized",
+        "know": "knew known",
+        "grow": "grew grown",
+        "buy": "bought",
+        "catch": "caught",
+        "teach": "taught",
+        "find": "found",
+        "hear": "heard",
+        "stand": "stood",
+        "understand": "understood",
+        "feel": "felt",
+        "sit": "sat",
+        "lie": "lay lain",
+        "forbid": "forbade forbidden",
+    }.items()
+    for form in forms.split()
+}
+
+_WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:'[^\W\d_]+)?|[$€£]", re.UNICODE)
+_CURRENCY = {"$": "dollars", "€": "euros", "£": "pounds"}
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def _canonical_number(token: str) -> str:
+    return token.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+", token) else token
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens of normalised text, possessives dropped, numbers canonical."""
+    out: list[str] = []
+    for match in _WORD.finditer(normalise(text)):
+        token = _CURRENCY.get(match.group(0), match.group(0))
+        if token.endswith("'s"):
+            token = token[:-2]
+        out.append(_canonical_number(token))
+    return out
+
+
+_ALIASES = (
+    (re.compile(r"\bEU\b"), "European Union"),
+    (re.compile(r"\bUS\b|\bU\.S\.(?!\w)"), "United States"),
+    (re.compile(r"\bUK\b|\bU\.K\.(?!\w)"), "United Kingdom"),
+    (re.compile(r"\bUN\b"), "United Nations"),
+)
+
+
+def expand_aliases(text: str) -> str:
+    """EU -> European Union and the like, so either spelling finds the other."""
+    for pattern, expansion in _ALIASES:
+        text = pattern.sub(expansion, text)
+    return text
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content terms: what search and support tests compare."""
+    kept = [
+        _IRREGULAR.get(w, w)
+        for w in words(expand_aliases(text))
+        if w not in STOPWORDS and (len(w) > 1 or w.isdigit())
+    ]
+    return list(_stemmer().stemWords(kept)) if kept else []
+
+
+def stem(word: str) -> str:
+    return str(_stemmer().stemWord(normalise(word)))
+
+
+_NAME = re.compile(r"(?<![\w'’])([A-Z][\w’'‑-]*[a-z][\w’'‑-]*)")
+
+
+def proper_names(text: str) -> list[str]:
+    """Capitalised words that are not simply the first word of a sentence."""
+    names: list[str] = []
+    for match in _NAME.finditer(text):
+        before = text[: match.start()].rstrip()
+        if not before or before[-1] in '.!?:"“(':
+            continue
+        names.append(re.sub(r"['’]s?$", "", match.group(1)))
+    return names
+
+
+_ABBREVIATIONS = frozenset(
+    [
+        "st",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "rep",
+        "sen",
+        "gov",
+        "jr",
+        "sr",
+        "vs",
+        "etc",
+        "no",
+        "nos",
+        "fig",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "u.s",
+        "u.k",
+        "e.g",
+        "i.e",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+    ]
+)
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9$€£])")
+_BREAK = re.compile(r"\n\s*\n|\n(?=\s*[-*#>])")
+
+
+def _ends_with_abbreviation(text: str, end: int) -> bool:
+    start = end
+    while start > 0 and (text[start - 1].isalpha() or text[start - 1] == "."):
+        start -= 1
+    word = text[start:end].lower().rstrip(".")
+    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+def sentence_spans(text: str, offset: int = 0) -> Iterator[tuple[int, int]]:
+    """Yield (start, end) of each sentence in text, shifted by offset, whitespace trimmed."""
+    for block_start, block_end in _blocks(text):
+        start = block_start
+        for match in _SENTENCE_END.finditer(text, block_start, block_end):
+            if _ends_with_abbreviation(text, match.start()):
+                continue
+            yield from _trimmed(text, start, match.end(), offset)
+            start = match.end()
+        yield from _trimmed(text, start, block_end, offset)
+
+
+def _blocks(text: str) -> Iterator[tuple[int, int]]:
+    start = 0
+    for match in _BREAK.finditer(text):
+        yield start, match.start()
+        start = match.end()
+    yield start, len(text)
+
+
+def _trimmed(text: str, start: int, end: int, offset: int) -> Iterator[tuple[int, int]]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start and any(ch.isalnum() for ch in text[start:end]):
+        yield start + offset, end + offset
+
+
+def split_sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in sentence_spans(text)]
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def has_control_characters(text: str) -> bool:
+    return bool(_CONTROL.search(text))
