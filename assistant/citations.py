@@ -113,13 +113,22 @@ def check_cited_text(text: str, passages: Sequence[Passage], *, dropped: int = 0
         if not backed:
             dropped_sentences += 1
             continue
-        kept_sentences.append(claim + " " + "".join(f"[{n}]" for n in backed))
+        kept_sentences.append(_with_markers(claim, backed))
     renumber = MarkerRenumberer(len(passages))
     body = renumber.feed(" ".join(kept_sentences)) + renumber.flush()
     citations = [
         _best_quote(new, passages[old - 1], body) for new, old in enumerate(renumber.order, start=1)
     ]
     return CheckedAnswer(body.strip(), citations, dropped, unsupported, dropped_sentences)
+
+
+def _with_markers(claim: str, numbers: list[int]) -> str:
+    """Markers go before the closing full stop, as the model is asked to write them."""
+    markers = "".join(f"[{n}]" for n in numbers)
+    stripped = claim.rstrip()
+    if stripped and stripped[-1] in ".!?":
+        return f"{stripped[:-1]} {markers}{stripped[-1]}"
+    return f"{stripped} {markers}"
 
 
 def _backs(claim: str, passage: Passage) -> bool:

@@ -106,10 +106,12 @@ class Indexer:
         return index
 
     def _store_key(self) -> str:
+        """One saved lexical index per collection and server; the version check guards it."""
         import hashlib
 
-        where = self._settings.chroma_url or str(self._settings.chroma_dir.resolve())
-        digest = hashlib.sha1(where.encode()).hexdigest()[:10]
+        if not self._settings.chroma_url:
+            return self._settings.collection
+        digest = hashlib.sha1(self._settings.chroma_url.encode()).hexdigest()[:10]
         return f"{self._settings.collection}-{digest}"
 
     def _plan(

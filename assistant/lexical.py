@@ -7,6 +7,7 @@ start loads it (memory-mapped) instead of re-tokenising the whole corpus.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 from collections.abc import Callable, Iterable
@@ -17,6 +18,14 @@ import numpy as np
 from assistant.text import TERMS_VERSION, terms
 
 ProgressFn = Callable[[int, int], None]
+
+
+def _bm25s():  # type: ignore[no-untyped-def]
+    import bm25s
+
+    # bm25s sets its own logger to DEBUG on import; its index-building chatter is noise here.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
 
 
 class LexicalIndex:
@@ -30,8 +39,7 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, docs: Iterable[tuple[str, str]], version: str) -> LexicalIndex:
-        import bm25s
-
+        bm25s = _bm25s()
         ids: list[str] = []
         tokens: list[list[str]] = []
         for cid, text in docs:
@@ -56,8 +64,7 @@ class LexicalIndex:
     @classmethod
     def load(cls, directory: Path, version: str) -> LexicalIndex | None:
         """The saved index when it matches the store's version, else None."""
-        import bm25s
-
+        bm25s = _bm25s()
         try:
             if (directory / "version.txt").read_text() != f"{version}:{TERMS_VERSION}":
                 return None

@@ -11,14 +11,7 @@ from collections.abc import Iterator
 import openai
 import pytest
 
-try:
-    from tests.fakes.openai_server import FakeOpenAIServer, hash_embedding, split_text
-except ImportError:  # pytest run from outside the repo root (tests/ on sys.path)
-    from fakes.openai_server import (  # type: ignore[no-redef]
-        FakeOpenAIServer,
-        hash_embedding,
-        split_text,
-    )
+from tests.fakes.openai_server import FakeOpenAIServer, hash_embedding, split_text
 
 MESSAGES = [{"role": "user", "content": "What happened? [1] Some passage."}]
 

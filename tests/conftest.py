@@ -1,0 +1,68 @@
+"""Shared fixtures: an isolated environment, a prebuilt index, local fake servers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAIServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ROOT / "index" / "sources"
+_ISOLATED_PREFIXES = ("ASSISTANT_", "OPENAI_", "SLACK_", "GRADIO_")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's keys, endpoints or index."""
+    for name in list(os.environ):
+        if name.startswith(_ISOLATED_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled articles indexed once per session; tests get copies."""
+    from assistant.engine import ingest
+    from assistant.settings import load_settings
+
+    data_dir = tmp_path_factory.mktemp("built") / "data"
+    ingest(load_settings(data_dir=data_dir, sources=[SOURCES]), [SOURCES])
+    return data_dir
+
+
+@pytest.fixture
+def data_dir(built_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the built index, also exported as ASSISTANT_DATA_DIR."""
+    target = tmp_path / "data"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(built_index, target)
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(target))
+    return target
+
+
+@pytest.fixture
+def settings(data_dir: Path):  # type: ignore[no-untyped-def]
+    from assistant.settings import load_settings
+
+    return load_settings(data_dir=data_dir, sources=[SOURCES])
+
+
+@pytest.fixture
+def assistant(settings):  # type: ignore[no-untyped-def]
+    from assistant.engine import Assistant
+
+    return Assistant.open(settings)
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer() as server:
+        yield server
