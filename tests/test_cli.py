@@ -126,6 +126,13 @@ def test_unreadable_corpus_is_one_clear_line(tmp_path: Path) -> None:
     _assert_clean_error(run("ask", "Anything?", env=env), "not found")
 
 
+def test_unusable_index_path_is_one_clear_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    env = {"ASSISTANT_DATA_DIR": str(blocker / "index")}
+    _assert_clean_error(run("ask", "What is the draft?", env=env), "a-file")
+
+
 def test_bad_settings_are_one_clear_line() -> None:
     _assert_clean_error(run("ask", "Anything?", env={"ASSISTANT_TOP_K": "lots"}), "top_k")
 
