@@ -63,6 +63,7 @@ class Assistant:
             embed=embedder.embed,
             min_support=settings.min_support,
             max_sentences=settings.max_sentences,
+            rare_idf=lexical.rare_idf(),
         )
 
     # -- construction -----------------------------------------------------------

@@ -20,7 +20,7 @@ SENTENCE_WEIGHT = 0.4
 PASSAGE_WEIGHT = 0.2
 DENSE_WEIGHT = 0.35
 CONTEXT_WEIGHT = 1.0
-UNKNOWN_TERM_WEIGHT = 3.0
+UNKNOWN_TERM_WEIGHT = 0.8  # times the idf of the rarest known term
 SOFT_MATCH = 0.45
 NEAR_DUPLICATE = 0.6
 MISMATCH_PENALTY = 0.75
@@ -83,7 +83,9 @@ class ExtractiveAnswerer:
         embed: Callable[[list[str]], np.ndarray],
         min_support: float,
         max_sentences: int,
+        rare_idf: float,
     ) -> None:
+        self._unknown_weight = UNKNOWN_TERM_WEIGHT * rare_idf
         self._idf = idf
         self._known = known
         self._embed = embed
@@ -95,7 +97,7 @@ class ExtractiveAnswerer:
         return [
             name
             for name in proper_names(question)
-            if name.lower() not in STOPWORDS and not self._known(stem(name))
+            if name.lower() not in STOPWORDS and not all(self._known(t) for t in terms(name))
         ]
 
     def select(self, question: str, context: str, passages: Sequence[Passage]) -> Selection:
@@ -154,9 +156,11 @@ class ExtractiveAnswerer:
         """
         asked = normalise(question).strip()
         names = [
-            stem(name)
+            term
             for name in proper_names(question)
-            if name.lower() not in STOPWORDS and self._known(stem(name))
+            if name.lower() not in STOPWORDS
+            for term in terms(name)
+            if self._known(term)
         ]
         wants_number = bool(_WANTS_NUMBER.search(asked))
         wants_time = bool(_WANTS_TIME.search(asked))
@@ -180,7 +184,7 @@ class ExtractiveAnswerer:
 
     def _weights(self, text: str) -> dict[str, float]:
         return {
-            t: self._idf(t) if self._known(t) else UNKNOWN_TERM_WEIGHT
+            t: self._idf(t) if self._known(t) else self._unknown_weight
             for t in dict.fromkeys(terms(text))
         }
 

@@ -92,6 +92,11 @@ class LexicalIndex:
         df = self._df.get(term, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
+    def rare_idf(self) -> float:
+        """The idf of a term found in a single chunk: the scale unknown terms are weighed on."""
+        n = max(len(self.ids), 1)
+        return math.log(1 + (n - 0.5) / 1.5)
+
     def knows(self, term: str) -> bool:
         return self._df.get(term, 0) > 0
 

@@ -377,16 +377,18 @@ def stem(word: str) -> str:
 
 
 _NAME = re.compile(r"(?<![\w'’])([A-Z][\w’'‑-]*[a-z][\w’'‑-]*)")
+_ACRONYM = re.compile(r"(?<![\w'’])([A-Z][A-Z0-9]+)(?![\w])")
 
 
 def proper_names(text: str) -> list[str]:
-    """Capitalised words that are not simply the first word of a sentence."""
+    """Capitalised words that are not simply the first word of a sentence, and acronyms."""
     names: list[str] = []
     for match in _NAME.finditer(text):
         before = text[: match.start()].rstrip()
         if not before or before[-1] in '.!?:"“(':
             continue
         names.append(re.sub(r"['’]s?$", "", match.group(1)))
+    names += [m.group(1) for m in _ACRONYM.finditer(text) if m.group(1) not in ("I", "A")]
     return names
 
 
