@@ -99,18 +99,17 @@ def parse_cases(raw: Any) -> tuple[list[Case], list[str]]:
     first_seen: dict[str, int] = {}
     for number, item in enumerate(raw, start=1):
         label = _label(item, number)
-        case_problems = _check_case(item, label)
+        shape_problems = _check_case(item, label)
+        problems += shape_problems
         case_id = item.get("id") if isinstance(item, dict) else None
         if isinstance(case_id, str) and case_id.strip():
             if case_id in first_seen:
-                case_problems.append(
+                problems.append(
                     f"{label}: duplicate id (case #{first_seen[case_id]} has the same id)"
                 )
             else:
                 first_seen[case_id] = number
-        if case_problems:
-            problems += case_problems
-        else:
+        if not shape_problems:
             cases.append(_as_case(item))
     return cases, problems
 

@@ -1,0 +1,231 @@
+"""`assistant eval`: run the regression evals. Light at import: argparse only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assistant.evaluation.dataset import Dataset
+    from assistant.evaluation.runner import CaseResult
+    from assistant.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_DATASET = PROJECT_ROOT / "evals" / "qa.yaml"
+BUNDLED_BASELINE = PROJECT_ROOT / "evals" / "baseline.json"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="score answers against fixed Q&A cases and fail on a regression",
+        description=(
+            "Ask every case of a dataset, score retrieval, answers, citations and refusals, "
+            "and compare with the baseline. Exits 1 when a metric falls below the baseline, "
+            "citation validity or refusal accuracy is below 1.0, or a case goes from pass "
+            "to fail. Metrics are defined in evals/README.md."
+        ),
+    )
+    parser.add_argument(
+        "--dataset",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="cases in the evals/qa.yaml schema (default: the bundled evals/qa.yaml)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=Path("results.jsonl"),
+        metavar="PATH",
+        help="one JSON line per case (default: results.jsonl)",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=Path("eval-report"),
+        metavar="DIR",
+        help="where summary.md, aggregates.json, chart.svg and report.html go "
+        "(default: eval-report)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="compare with this baseline (default: evals/baseline.json for the bundled "
+        "dataset, none for other datasets)",
+    )
+    parser.add_argument(
+        "--update-baseline",
+        action="store_true",
+        help="write this run as the new baseline instead of comparing with it",
+    )
+    parser.add_argument(
+        "--judge",
+        choices=("lexical", "llm"),
+        default="lexical",
+        help="who decides whether passages support a sentence (default: lexical, offline)",
+    )
+    parser.set_defaults(handler=run_eval)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from assistant.cli import load_settings_from_env, open_assistant
+    from assistant.evaluation.dataset import corpus_texts, load_dataset
+    from assistant.evaluation.judges import make_judge
+
+    started = time.perf_counter()
+    settings = load_settings_from_env()
+    dataset_path = (args.dataset or BUNDLED_DATASET).resolve()
+    baseline_path = _baseline_path(args, dataset_path)
+    texts = corpus_texts(settings.sources)
+    dataset = load_dataset(dataset_path, texts)
+    judge = make_judge(args.judge, settings)
+    assistant = open_assistant(settings)
+    from assistant.evaluation.runner import run_dataset
+
+    run = run_dataset(assistant, dataset, judge, progress=_progress_printer())
+    context = _Context(settings, dataset, texts, judge.name, assistant.info().backend, started)
+    if args.update_baseline:
+        return _update_baseline(args, baseline_path, run, context)
+    return _compare_and_report(args, baseline_path, run, context)
+
+
+@dataclass(frozen=True)
+class _Context:
+    settings: Settings
+    dataset: Dataset
+    texts: list[str]
+    judge: str
+    backend: str
+    started: float
+
+
+def _baseline_path(args: argparse.Namespace, dataset_path: Path) -> Path | None:
+    from assistant.errors import ConfigError
+
+    if args.baseline is not None:
+        return args.baseline
+    if dataset_path == BUNDLED_DATASET.resolve():
+        return BUNDLED_BASELINE
+    if args.update_baseline:
+        raise ConfigError(
+            "--update-baseline with a dataset other than the bundled one needs --baseline PATH"
+        )
+    return None
+
+
+def _compare_and_report(
+    args: argparse.Namespace, baseline_path: Path | None, run: Any, ctx: _Context
+) -> int:
+    from assistant.evaluation.baseline import (
+        compare,
+        corpus_hash,
+        gate_failures,
+        load_baseline,
+        settings_hash,
+        tolerance_for,
+    )
+
+    comparison = None
+    tolerance = tolerance_for(backend=ctx.backend, judge=ctx.judge)
+    if baseline_path is not None:
+        comparison = compare(
+            run,
+            load_baseline(baseline_path),
+            tolerance=tolerance,
+            dataset_sha256=ctx.dataset.sha256,
+            settings_sha256=settings_hash(ctx.settings),
+            judge=ctx.judge,
+            corpus_sha256=corpus_hash(ctx.texts),
+        )
+    failures = gate_failures(run.aggregates, comparison)
+    _write_outputs(args, run, ctx, baseline_path, tolerance, comparison, failures)
+    return 1 if failures else 0
+
+
+def _update_baseline(
+    args: argparse.Namespace, baseline_path: Path | None, run: Any, ctx: _Context
+) -> int:
+    from assistant.evaluation.baseline import (
+        build_baseline,
+        corpus_hash,
+        gate_failures,
+        save_baseline,
+        tolerance_for,
+    )
+
+    assert baseline_path is not None
+    failures = gate_failures(run.aggregates, None)
+    tolerance = tolerance_for(backend=ctx.backend, judge=ctx.judge)
+    _write_outputs(args, run, ctx, baseline_path, tolerance, None, failures)
+    if failures:
+        print(f"baseline NOT written to {baseline_path}: fix the failures first", file=sys.stderr)
+        return 1
+    baseline = build_baseline(
+        run,
+        dataset=ctx.dataset,
+        dataset_label=_label(ctx.dataset.path),
+        settings=ctx.settings,
+        corpus_sha256=corpus_hash(ctx.texts),
+        judge=ctx.judge,
+        backend=ctx.backend,
+    )
+    save_baseline(baseline_path, baseline)
+    print(f"baseline written to {baseline_path}", file=sys.stderr)
+    return 0
+
+
+def _write_outputs(
+    args: argparse.Namespace,
+    run: Any,
+    ctx: _Context,
+    baseline_path: Path | None,
+    tolerance: float,
+    comparison: Any,
+    failures: list[str],
+) -> None:
+    from assistant.evaluation.baseline import settings_hash
+    from assistant.evaluation.report import RunInfo, summary_markdown, write_report, write_results
+
+    info = RunInfo(
+        dataset=_label(ctx.dataset.path),
+        dataset_sha256=ctx.dataset.sha256,
+        settings_sha256=settings_hash(ctx.settings),
+        judge=ctx.judge,
+        backend=ctx.backend,
+        tolerance=tolerance,
+        baseline=_label(baseline_path) if baseline_path and comparison is not None else None,
+        seconds=round(time.perf_counter() - ctx.started, 2),
+    )
+    write_results(args.output, run.results)
+    written = write_report(args.report, run, info, comparison, failures)
+    print(summary_markdown(run, info, comparison, failures))
+    print(f"results: {args.output} · report: {written[-1]}", file=sys.stderr)
+
+
+def _label(path: Path) -> str:
+    """A path relative to the project root when it lies below it."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _progress_printer() -> Any:
+    import os
+
+    live = sys.stderr.isatty() and os.environ.get("CI", "").lower() not in ("1", "true")
+
+    def report(done: int, total: int, result: CaseResult) -> None:
+        if live:
+            end = "\n" if done == total else ""
+            print(f"\r\033[Keval {done}/{total} {result.case.id}", end=end, file=sys.stderr)
+
+    return report
