@@ -99,7 +99,9 @@ def test_a_baseline_then_a_clean_run_then_regressions(workspace: Path) -> None:
     strict = run_against_baseline(ws, "strict", ASSISTANT_MIN_SUPPORT="0.99")
     assert strict.returncode == 1, strict.stdout + strict.stderr
     assert "2 case(s) went from pass to fail: army-cap, plant-split" in strict.stdout
-    assert "note: the engine settings differ from the baseline's" in strict.stdout
+    assert "note: the engine settings differ from the baseline's: min_support 0.336 → 0.99" in (
+        strict.stdout
+    )
     gate = json.loads((ws / "strict" / "aggregates.json").read_text(encoding="utf-8"))["gate"]
     assert gate["passed"] is False
     assert any(f.startswith("false_refusal_rate rose to 1.0000") for f in gate["failures"])

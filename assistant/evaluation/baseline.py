@@ -191,6 +191,7 @@ def compare(
     settings_sha256: str,
     judge: str,
     corpus_sha256: str | None = None,
+    settings_values: dict[str, Any] | None = None,
 ) -> Comparison:
     base_aggregates = baseline.get("aggregates") or {}
     diffs = [
@@ -205,6 +206,8 @@ def compare(
     base_cases = baseline.get("cases") or {}
     cases = {r.case.id: _case_diff(r, base_cases.get(r.case.id)) for r in run.results}
     notes = _notes(baseline, dataset_sha256, settings_sha256, judge, set(cases))
+    if settings_values is not None:
+        notes = [_with_changed_settings(n, baseline, settings_values) for n in notes]
     if corpus_sha256 is not None and baseline.get("corpus_sha256") != corpus_sha256:
         notes.append("the articles changed since the baseline")
     return Comparison(diffs, cases, tolerance, notes)
@@ -252,6 +255,18 @@ def _notes(
     if gone:
         notes.append(f"{len(gone)} baseline case(s) are not in this dataset: {', '.join(gone)}")
     return notes
+
+
+def _with_changed_settings(note: str, baseline: dict[str, Any], now: dict[str, Any]) -> str:
+    if not note.startswith("the engine settings differ"):
+        return note
+    before = (baseline.get("settings") or {}).get("values") or {}
+    changed = [
+        f"{name} {before.get(name)!r} → {now.get(name)!r}"
+        for name in sorted(set(before) | set(now))
+        if before.get(name) != now.get(name)
+    ]
+    return f"{note}: {', '.join(changed)}" if changed else note
 
 
 # -- the gate --------------------------------------------------------------------------

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from assistant.evaluation.baseline import Comparison
     from assistant.evaluation.dataset import Dataset
-    from assistant.evaluation.runner import CaseResult
+    from assistant.evaluation.runner import CaseResult, Progress, RunResult
     from assistant.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -78,6 +79,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from assistant.cli import load_settings_from_env, open_assistant
     from assistant.evaluation.dataset import corpus_texts, load_dataset
     from assistant.evaluation.judges import make_judge
+    from assistant.evaluation.runner import run_dataset
 
     started = time.perf_counter()
     settings = load_settings_from_env()
@@ -87,8 +89,6 @@ def run_eval(args: argparse.Namespace) -> int:
     dataset = load_dataset(dataset_path, texts)
     judge = make_judge(args.judge, settings)
     assistant = open_assistant(settings)
-    from assistant.evaluation.runner import run_dataset
-
     run = run_dataset(assistant, dataset, judge, progress=_progress_printer())
     context = _Context(settings, dataset, texts, judge.name, assistant.info().backend, started)
     if args.update_baseline:
@@ -121,9 +121,10 @@ def _baseline_path(args: argparse.Namespace, dataset_path: Path) -> Path | None:
 
 
 def _compare_and_report(
-    args: argparse.Namespace, baseline_path: Path | None, run: Any, ctx: _Context
+    args: argparse.Namespace, baseline_path: Path | None, run: RunResult, ctx: _Context
 ) -> int:
     from assistant.evaluation.baseline import (
+        answer_settings,
         compare,
         corpus_hash,
         gate_failures,
@@ -143,6 +144,7 @@ def _compare_and_report(
             settings_sha256=settings_hash(ctx.settings),
             judge=ctx.judge,
             corpus_sha256=corpus_hash(ctx.texts),
+            settings_values=answer_settings(ctx.settings),
         )
     failures = gate_failures(run.aggregates, comparison)
     _write_outputs(args, run, ctx, baseline_path, tolerance, comparison, failures)
@@ -150,7 +152,7 @@ def _compare_and_report(
 
 
 def _update_baseline(
-    args: argparse.Namespace, baseline_path: Path | None, run: Any, ctx: _Context
+    args: argparse.Namespace, baseline_path: Path | None, run: RunResult, ctx: _Context
 ) -> int:
     from assistant.evaluation.baseline import (
         build_baseline,
@@ -183,11 +185,11 @@ def _update_baseline(
 
 def _write_outputs(
     args: argparse.Namespace,
-    run: Any,
+    run: RunResult,
     ctx: _Context,
     baseline_path: Path | None,
     tolerance: float,
-    comparison: Any,
+    comparison: Comparison | None,
     failures: list[str],
 ) -> None:
     from assistant.evaluation.baseline import settings_hash
@@ -218,7 +220,7 @@ def _label(path: Path) -> str:
         return str(path)
 
 
-def _progress_printer() -> Any:
+def _progress_printer() -> Progress:
     import os
 
     live = sys.stderr.isatty() and os.environ.get("CI", "").lower() not in ("1", "true")

@@ -71,6 +71,7 @@ class LLMJudge:
         return False
 
     def supports(self, sentence: str, passages: Sequence[str]) -> bool:
+        passages = [p for p in passages if p.strip()]
         if not passages:
             return False
         key = (strip_markers(sentence), tuple(passages))
