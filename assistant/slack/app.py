@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from slack_bolt import App
@@ -55,17 +56,17 @@ def build_app(
     if not signing_secret and not socket_mode:
         raise ConfigError("SLACK_SIGNING_SECRET is not set (it is required in HTTP mode)")
     logger = logger or logging.getLogger(LOGGER_NAME)
-    client = web_client(bot_token, api_url)
-    check_bot_token(client)
-    app = App(
-        client=client,
-        signing_secret=signing_secret,
-        name="news-assistant",
-        logger=logger,
-        token_verification_enabled=False,  # check_bot_token did it, with a clearer error
-        request_verification_enabled=not socket_mode,
-        listener_executor=listener_executor,
-    )
+    check_bot_token(bot_token, api_url)
+    with _quiet_about_env_token(logger):
+        app = App(
+            client=web_client(bot_token, api_url),
+            signing_secret=signing_secret,
+            name="news-assistant",
+            logger=logger,
+            token_verification_enabled=False,  # check_bot_token did it, with a clearer error
+            request_verification_enabled=not socket_mode,
+            listener_executor=listener_executor,
+        )
     app.use(DropRepeatsAndBots())
     services = Services(
         assistant=assistant,
@@ -78,11 +79,32 @@ def build_app(
     return app
 
 
-def web_client(bot_token: str, api_url: str | None = None) -> WebClient:
+@contextmanager
+def _quiet_about_env_token(logger: logging.Logger) -> Iterator[None]:
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client (holding that very token)
+    wins over it; the warning would only confuse."""
+    from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+
+    noise = warning_client_prioritized_and_token_skipped()
+
+    def drop_noise(record: logging.LogRecord) -> bool:
+        return record.getMessage() != noise
+
+    logger.addFilter(drop_noise)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop_noise)
+
+
+def web_client(
+    bot_token: str, api_url: str | None = None, logger: logging.Logger | None = None
+) -> WebClient:
     return WebClient(
         token=bot_token,
         base_url=normalise_api_url(api_url or ""),
         timeout=30,
+        logger=logger,
         retry_handlers=[
             ConnectionErrorRetryHandler(),
             RateLimitErrorRetryHandler(max_retry_count=2),
@@ -90,7 +112,13 @@ def web_client(bot_token: str, api_url: str | None = None) -> WebClient:
     )
 
 
-def check_bot_token(client: WebClient) -> None:
+def check_bot_token(bot_token: str, api_url: str | None = None) -> None:
+    """auth.test, turning a refusal or an unreachable API into one clear ConfigError."""
+    quiet = logging.getLogger(f"{LOGGER_NAME}.token_check")
+    quiet.propagate = False  # the ConfigError says it all; slack_sdk would log it again
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
+    client = web_client(bot_token, api_url, logger=quiet)
     try:
         client.auth_test()
     except SlackApiError as exc:

@@ -44,9 +44,9 @@ def run_slack(args: argparse.Namespace) -> int:
     logging.getLogger("assistant.slack").setLevel(logging.INFO)
 
     from assistant.feedback import FeedbackStore
-    from assistant.slack.app import build_app, check_bot_token, serve, web_client
+    from assistant.slack.app import build_app, check_bot_token, serve
 
-    check_bot_token(web_client(config.bot_token, config.api_url))
+    check_bot_token(config.bot_token, config.api_url)
     assistant = open_assistant(settings)
     app = build_app(
         assistant=assistant,

@@ -18,11 +18,14 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import hmac
 import itertools
 import json
+import socket
+import struct
 import threading
 import time
 import urllib.error
@@ -36,6 +39,7 @@ from typing import Any
 
 JSON = dict[str, Any]
 BOT_TOKEN = "xoxb-fake-bot-token"
+APP_TOKEN = "xapp-1-fake-app-token"
 SIGNING_SECRET = "fake-signing-secret"
 TEAM_ID = "T0NEWS"
 BOT_USER_ID = "UBOT0NEWS"
@@ -69,8 +73,9 @@ class _State:
 
 
 class FakeSlackAPI:
-    def __init__(self, *, bot_token: str = BOT_TOKEN) -> None:
+    def __init__(self, *, bot_token: str = BOT_TOKEN, app_token: str = APP_TOKEN) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
         self._lock = threading.Lock()
         self._calls: list[Call] = []
         self._state = _State()
@@ -218,7 +223,8 @@ class FakeSlackAPI:
             return self._gates.get(method)
 
     def _answer(self, method: str, args: JSON, headers: dict[str, str]) -> JSON:
-        if method != "apps.connections.open" and not self._authorised(headers, args):
+        token = self.app_token if method == "apps.connections.open" else self.bot_token
+        if not _bearer_is(token, headers, args):
             return {"ok": False, "error": "invalid_auth"}
         error = self._scripted_failure(method)
         if error is not None:
@@ -227,10 +233,6 @@ class FakeSlackAPI:
         if handler is None:
             return {"ok": False, "error": "unknown_method"}
         return handler(self, args)
-
-    def _authorised(self, headers: dict[str, str], args: JSON) -> bool:
-        token = headers.get("authorization", "").removeprefix("Bearer ") or args.get("token")
-        return token == self.bot_token
 
     # -- Web API methods ------------------------------------------------------------------
 
@@ -326,6 +328,11 @@ class FakeSlackAPI:
             if args.get(key):
                 message[key] = args[key]
         return message
+
+
+def _bearer_is(token: str, headers: dict[str, str], args: JSON) -> bool:
+    sent = headers.get("authorization", "").removeprefix("Bearer ") or args.get("token")
+    return sent == token
 
 
 def _ok(fake: FakeSlackAPI, args: JSON) -> JSON:
@@ -547,3 +554,152 @@ def _texts(node: Any) -> Iterator[str]:
     elif isinstance(node, list):
         for item in node:
             yield from _texts(item)
+
+
+# -- Socket Mode: Slack's side of the WebSocket ------------------------------------------
+
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_OP_TEXT, _OP_CLOSE, _OP_PING, _OP_PONG = 0x1, 0x8, 0x9, 0xA
+
+
+class FakeSocketMode:
+    """A WebSocket endpoint speaking Slack's Socket Mode: it greets a client with `hello`,
+    sends envelopes (`events_api`, `slash_commands`, `interactive`) and collects the
+    client's acknowledgements. Register it with ``FakeSlackAPI.socket_mode_url = fake.url``
+    so that apps.connections.open hands it out."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._conn: socket.socket | None = None
+        self._send_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._acks: dict[str, JSON] = {}
+        self.connected = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> FakeSocketMode:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closed = True
+        for sock in (self._conn, self._listener):
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self._listener.getsockname()[1]}/link/?ticket=fake"
+
+    def send_envelope(self, kind: str, payload: JSON, *, retry_attempt: int = 0) -> str:
+        """Deliver one envelope to the connected client; returns its envelope_id."""
+        if not self.connected.wait(timeout=30):
+            raise AssertionError("no Socket Mode client connected")
+        envelope_id = uuid.uuid4().hex
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+            "retry_attempt": retry_attempt,
+            "retry_reason": "timeout" if retry_attempt else "",
+        }
+        self._send(_OP_TEXT, json.dumps(envelope).encode())
+        return envelope_id
+
+    def wait_for_ack(self, envelope_id: str, timeout: float = 20.0) -> JSON:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if envelope_id in self._acks:
+                    return self._acks[envelope_id]
+            time.sleep(0.01)
+        raise AssertionError(f"envelope {envelope_id} was never acknowledged")
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        while not self._closed:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            if self._handshake(conn):
+                self._conn = conn
+                self._send(_OP_TEXT, json.dumps(_HELLO).encode())
+                self.connected.set()
+                self._read_frames(conn)
+                self.connected.clear()
+
+    def _handshake(self, conn: socket.socket) -> bool:
+        request = b""
+        while b"\r\n\r\n" not in request:
+            chunk = conn.recv(1024)
+            if not chunk:
+                return False
+            request += chunk
+        lines = request.decode("latin-1").split("\r\n")
+        headers = {
+            k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])
+        }
+        key = headers.get("sec-websocket-key", "")
+        accept = base64.b64encode(hashlib.sha1((key + _WS_GUID).encode()).digest()).decode()
+        conn.sendall(
+            (
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            ).encode()
+        )
+        return True
+
+    def _read_frames(self, conn: socket.socket) -> None:
+        reader = conn.makefile("rb")
+        while True:
+            try:
+                head = reader.read(2)
+                if len(head) < 2:
+                    return
+                opcode, length = head[0] & 0x0F, head[1] & 0x7F
+                if length == 126:
+                    length = struct.unpack(">H", reader.read(2))[0]
+                elif length == 127:
+                    length = struct.unpack(">Q", reader.read(8))[0]
+                mask = reader.read(4) if head[1] & 0x80 else b"\0\0\0\0"
+                data = bytes(b ^ mask[i % 4] for i, b in enumerate(reader.read(length)))
+            except OSError:
+                return
+            if opcode == _OP_PING:
+                self._send(_OP_PONG, data)
+            elif opcode == _OP_CLOSE:
+                return
+            elif opcode == _OP_TEXT:
+                self._record_ack(data)
+
+    def _record_ack(self, data: bytes) -> None:
+        with contextlib.suppress(ValueError):
+            message = json.loads(data)
+            if isinstance(message, dict) and "envelope_id" in message:
+                with self._lock:
+                    self._acks[message["envelope_id"]] = message
+
+    def _send(self, opcode: int, data: bytes) -> None:
+        length = len(data)
+        if length < 126:
+            header = struct.pack(">BB", 0x80 | opcode, length)
+        elif length < 1 << 16:
+            header = struct.pack(">BBH", 0x80 | opcode, 126, length)
+        else:
+            header = struct.pack(">BBQ", 0x80 | opcode, 127, length)
+        with self._send_lock:
+            if self._conn is not None:
+                self._conn.sendall(header + data)
+
+
+_HELLO = {
+    "type": "hello",
+    "num_connections": 1,
+    "debug_info": {"host": "fake-socket-mode", "approximate_connection_time": 18060},
+    "connection_info": {"app_id": APP_ID},
+}
