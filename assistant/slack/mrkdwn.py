@@ -34,8 +34,9 @@ def safe_mrkdwn(text: str) -> str:
 
 
 def safe_plain(text: str) -> str:
-    """Untrusted text for plain_text fields and titles: one line, no broadcasts."""
-    return defuse_broadcasts(" ".join(text.split()))
+    """Untrusted text for plain_text fields and titles (where escapes would show): one
+    line, any `<...>` markup spelled out as text, broadcasts defused."""
+    return defuse_broadcasts(" ".join(slack_to_plain(text).split()))
 
 
 def slack_to_plain(text: str) -> str:
@@ -43,10 +44,15 @@ def slack_to_plain(text: str) -> str:
 
     `<@U1|ana>` -> `@ana`, `<#C1|news>` -> `#news`, `<!here>` -> `@here`,
     `<https://x|label>` -> `label`, `<https://x>` -> `https://x`, entities decoded.
+    The result holds no `<...>` markup at all, whatever was typed or pasted.
     """
-    plain = _SLACK_MARKUP.sub(lambda m: _markup_as_text(m.group(1)), text)
+    plain = text
     for entity, char in _ENTITIES:
         plain = plain.replace(entity, char)
+    for _ in range(10):  # "<<!here>>" becomes "<@here>" after one pass
+        plain, replaced = _SLACK_MARKUP.subn(lambda m: _markup_as_text(m.group(1)), plain)
+        if not replaced:
+            break
     return plain
 
 
