@@ -12,7 +12,7 @@ from assistant.answer import Answer
 from assistant.evaluation.dataset import Case, Fact
 from assistant.evaluation.judges import Judge
 from assistant.support import MARKER, strip_markers
-from assistant.text import sentence_spans, squash
+from assistant.text import split_sentences, squash
 
 CONTEXT_WINDOW = 1200
 HIT_OVERLAP = 0.5
@@ -48,8 +48,8 @@ def statements(answer_text: str) -> list[Statement]:
     """
     moved = _MARKERS_AFTER_STOP.sub(r"\2\1", answer_text)
     pieces: list[str] = []
-    for start, end in sentence_spans(moved):
-        pieces += _split_after_markers(moved[start:end])
+    for sentence in split_sentences(moved):
+        pieces += _split_after_markers(sentence)
     out = []
     for piece in pieces:
         text = strip_markers(piece)
