@@ -42,6 +42,7 @@ OFF_TOPIC = "What is the capital of Australia?"
 CHANNEL = "C0DESK"
 DM = "D0REPORTER"
 REPORTER = "U0REPORTER"
+SENTINEL = "D0SENTINEL"
 
 
 @dataclass
@@ -94,11 +95,10 @@ class Workspace:
         return calls[count - 1]
 
     def sentinel(self) -> None:
-        """A DM that is certainly answered: once its answer is posted, everything sent
-        before it has been fully handled."""
-        before = len(self.posts(DM))
-        self.say(ARMED_FORCES, channel=DM, channel_type="im")
-        self.wait_for_post(before + 1, channel=DM)
+        """A DM (in a DM of its own) that is certainly answered: once its answer is posted,
+        everything sent before it has been fully handled."""
+        self.say(ARMED_FORCES, channel=SENTINEL, channel_type="im")
+        self.wait_for_post(channel=SENTINEL)
 
 
 def _message_event(
@@ -124,7 +124,9 @@ def slack() -> Iterator[FakeSlackAPI]:
         yield fake
 
 
-def _serve(assistant: Assistant, settings: Settings, slack: FakeSlackAPI) -> Iterator[Workspace]:
+def _serve(
+    assistant: Assistant, settings: Settings, slack: FakeSlackAPI, **options: Any
+) -> Iterator[Workspace]:
     app = build_app(
         assistant=assistant,
         feedback=FeedbackStore(settings.feedback_db),
@@ -132,6 +134,7 @@ def _serve(assistant: Assistant, settings: Settings, slack: FakeSlackAPI) -> Ite
         signing_secret=SIGNING_SECRET,
         api_url=slack.api_url,
         listener_executor=ThreadPoolExecutor(max_workers=1),
+        **options,
     )
     with SlackHTTPServer(app, host="127.0.0.1", port=0) as server:
         yield Workspace(slack, SlackSender(server.url), settings)
@@ -275,9 +278,13 @@ def test_bots_and_the_bot_itself_are_ignored(workspace: Workspace) -> None:
     workspace.say(ARMED_FORCES, channel=DM, channel_type="im", user="U0OTHERBOT", bot_id="B0OTHER")
     workspace.say(ARMED_FORCES, channel=DM, channel_type="im", subtype="bot_message")
     workspace.say(ARMED_FORCES, channel=DM, channel_type="im", user=BOT_USER_ID, bot_id=BOT_ID)
+    text = f"<@{BOT_USER_ID}> {ARMED_FORCES}"
+    ts = workspace.slack.add_message(CHANNEL, text, user="U0OTHERBOT", bot_id="B0OTHER")
+    mention = _message_event(CHANNEL, text, ts, None, type="app_mention", bot_id="B0OTHER")
+    assert workspace.sender.event(mention).status == 200
     workspace.sentinel()
 
-    assert len(workspace.posts(DM)) == 1, "only the sentinel was answered"
+    assert workspace.posts(DM) == [] and workspace.posts(CHANNEL) == []
 
 
 def test_a_redelivered_event_is_not_answered_twice(workspace: Workspace) -> None:
@@ -419,7 +426,7 @@ def test_feedback_on_an_unknown_answer_is_explained_not_stored(workspace: Worksp
 
 
 def test_the_side_panel_suggests_prompts_shows_status_and_titles_the_thread(
-    workspace: Workspace,
+    workspace: Workspace, assistant: Assistant
 ) -> None:
     slack = workspace.slack
     thread = slack.add_message(DM, "New chat", user=REPORTER, subtype="assistant_app_thread")
@@ -436,7 +443,9 @@ def test_the_side_panel_suggests_prompts_shows_status_and_titles_the_thread(
     assert workspace.sender.event(started).status == 200
     prompts = slack.wait_for("assistant.threads.setSuggestedPrompts")[0]
     assert prompts.args["channel_id"] == DM and prompts.args["thread_ts"] == thread
-    assert [p["message"] for p in prompts.args["prompts"]][:2] == [ARMED_FORCES, PLANT]
+    suggested = [p["message"] for p in prompts.args["prompts"]]
+    assert 1 <= len(suggested) <= 4, "drawn from the articles"
+    assert not any(assistant.ask(question).refused for question in suggested), "all answerable"
     greeting = workspace.wait_for_post(channel=DM, thread_ts=thread)
     assert "articles" in greeting.args["text"]
 
@@ -452,6 +461,21 @@ def test_the_side_panel_suggests_prompts_shows_status_and_titles_the_thread(
     assert "Zaporizhzhia" in follow_up.args["text"], "the thread is the history"
     assert len(slack.calls_to("assistant.threads.setStatus")) == 2
     assert len(slack.calls_to("assistant.threads.setTitle")) == 1, "titled once, by question one"
+
+
+def test_configured_prompts_are_suggested_as_given(
+    assistant: Assistant, settings: Settings, slack: FakeSlackAPI
+) -> None:
+    prompts = ["Who drafted the plan?", "What happens to sanctions?"]
+    for workspace in _serve(assistant, settings, slack, suggested_prompts=prompts):
+        thread = slack.add_message(DM, "New chat", user=REPORTER, subtype="assistant_app_thread")
+        started = {
+            "type": "assistant_thread_started",
+            "assistant_thread": {"user_id": REPORTER, "channel_id": DM, "thread_ts": thread},
+        }
+        workspace.sender.event(started)
+        call = slack.wait_for("assistant.threads.setSuggestedPrompts")[0]
+    assert call.args["prompts"] == [{"title": p, "message": p} for p in prompts]
 
 
 # -- safety -------------------------------------------------------------------------------
@@ -480,7 +504,7 @@ def test_unsigned_wrongly_signed_and_stale_requests_are_rejected(workspace: Work
     challenge = json.dumps({"type": "url_verification", "challenge": "c-123", "token": "t"})
     assert sender.post(challenge, "application/json").json() == {"challenge": "c-123"}
     workspace.sentinel()
-    assert len(workspace.posts(DM)) == 1, "the forged event was never answered"
+    assert workspace.posts(DM) == [], "the forged event was never answered"
 
 
 def test_a_failure_posts_a_short_warning_and_logs_the_cause(

@@ -225,6 +225,7 @@ def test_config_reads_the_environment() -> None:
     assert not config.socket_mode
     socket = load_slack_config({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
     assert socket.socket_mode and socket.api_url == "https://slack.com/api/"
+    assert socket.suggested_prompts is None, "unset: drawn from the articles"
 
 
 # -- the manifest matches the app ----------------------------------------------------------

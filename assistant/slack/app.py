@@ -19,10 +19,11 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from assistant.errors import ConfigError
 from assistant.slack.answer_log import AnswerLog
-from assistant.slack.config import DEFAULT_PROMPTS, SlackConfig, normalise_api_url
+from assistant.slack.config import SlackConfig, normalise_api_url
 from assistant.slack.conversation import Services
 from assistant.slack.dedupe import DropRepeatsAndBots
 from assistant.slack.listeners import register_listeners
+from assistant.slack.prompts import SuggestedPrompts
 from assistant.slack.server import EVENTS_PATH, SlackHTTPServer
 
 if TYPE_CHECKING:
@@ -41,12 +42,14 @@ def build_app(
     signing_secret: str,
     api_url: str | None = None,
     answers: AnswerLog | None = None,
-    suggested_prompts: Sequence[str] = DEFAULT_PROMPTS,
+    suggested_prompts: Sequence[str] | None = None,
     socket_mode: bool = False,
     listener_executor: Executor | None = None,
     logger: logging.Logger | None = None,
 ) -> App:
     """A Bolt app answering from `assistant`; checks the bot token with auth.test first.
+
+    `suggested_prompts` for the side panel default to questions drawn from the articles.
 
     In HTTP mode every request must carry a valid Slack signature; in Socket Mode the
     WebSocket connection itself is authenticated, so no signing secret is needed.
@@ -72,7 +75,7 @@ def build_app(
         assistant=assistant,
         feedback=feedback,
         answers=answers or AnswerLog(assistant.settings.data_dir / ANSWER_LOG_FILE),
-        suggested_prompts=tuple(suggested_prompts) or DEFAULT_PROMPTS,
+        prompts=SuggestedPrompts(assistant, suggested_prompts, logger),
         logger=logger,
     )
     register_listeners(app, services)

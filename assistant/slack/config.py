@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from assistant.errors import ConfigError
 
 SLACK_API_URL = "https://slack.com/api/"
+# When neither SLACK_SUGGESTED_PROMPTS nor the articles give any (about the bundled ones).
 DEFAULT_PROMPTS = (
     "What limit does the draft set on Ukraine's armed forces?",
     "What does the draft say about the Zaporizhzhia nuclear power plant?",
@@ -23,7 +24,7 @@ class SlackConfig:
     signing_secret: str
     app_token: str | None
     api_url: str
-    suggested_prompts: tuple[str, ...] = DEFAULT_PROMPTS
+    suggested_prompts: tuple[str, ...] | None = None  # None: drawn from the articles
 
     @property
     def socket_mode(self) -> bool:
@@ -66,7 +67,7 @@ def normalise_api_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def _prompts(raw: str) -> tuple[str, ...]:
-    """SLACK_SUGGESTED_PROMPTS: questions separated by '|'."""
+def _prompts(raw: str) -> tuple[str, ...] | None:
+    """SLACK_SUGGESTED_PROMPTS: questions separated by '|' (unset: from the articles)."""
     prompts = tuple(p.strip() for p in raw.split("|") if p.strip())
-    return prompts[:MAX_PROMPTS] or DEFAULT_PROMPTS
+    return prompts[:MAX_PROMPTS] or None

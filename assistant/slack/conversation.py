@@ -14,6 +14,7 @@ from assistant.errors import AssistantError
 from assistant.slack.answer_log import AnswerLog, LoggedAnswer
 from assistant.slack.blocks import Message, answer_message, note_message, warning_message
 from assistant.slack.mrkdwn import question_from_message, slack_to_plain
+from assistant.slack.prompts import SuggestedPrompts
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -41,7 +42,7 @@ class Services:
     assistant: Assistant
     feedback: FeedbackStore
     answers: AnswerLog
-    suggested_prompts: tuple[str, ...]
+    prompts: SuggestedPrompts
     logger: logging.Logger
 
     def ask(self, question: str, history: Sequence[Mapping[str, str]] = ()) -> LoggedAnswer:
@@ -51,7 +52,7 @@ class Services:
         return logged
 
     def empty_question_hint(self) -> str:
-        return EMPTY_QUESTION.format(example=self.suggested_prompts[0])
+        return EMPTY_QUESTION.format(example=self.prompts.get()[0])
 
 
 @dataclass(frozen=True)

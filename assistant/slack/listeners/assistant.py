@@ -37,7 +37,7 @@ def register(app: App, services: Services) -> None:
         say(text=safe_mrkdwn(_greeting(services)))
         prompts = [
             {"title": truncate(safe_plain(p), MAX_PROMPT_TITLE), "message": p}
-            for p in services.suggested_prompts
+            for p in services.prompts.get()
         ]
         best_effort(
             services.logger,
