@@ -30,12 +30,11 @@ def citation_for(number: int, passage: Passage, start: int, end: int) -> Citatio
 
 
 def compose_extractive(quotes: Sequence[Sequence[Sentence]]) -> tuple[str, list[Citation]]:
-    """Each quote, verbatim, followed by its marker; one number per distinct quote."""
+    """Each sentence, verbatim, followed by the citation of exactly that sentence."""
     parts: list[str] = []
     citations: list[Citation] = []
-    for group in quotes:
-        first, last = group[0], group[-1]
-        citation = citation_for(len(citations) + 1, first.passage, first.start, last.end)
+    for sentence in (s for group in quotes for s in group):
+        citation = citation_for(len(citations) + 1, sentence.passage, sentence.start, sentence.end)
         citations.append(citation)
         parts.append(f"{citation.quote} [{citation.id}]")
     return " ".join(parts), citations
