@@ -1,0 +1,57 @@
+"""Settings of the web chat, read from ASSISTANT_WEB_* environment variables."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.errors import ConfigError
+
+
+class WebSettings(BaseSettings):
+    """The web chat's own knobs; the engine's stay in assistant.settings.Settings."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_WEB_", extra="ignore", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=7860, ge=1, le=65535)
+    # Answers computed at once; more readers wait in the queue (of at most queue_size).
+    concurrency: int = Field(default=8, ge=1, le=256)
+    queue_size: int = Field(default=256, ge=1)
+    username: str | None = None
+    password: str | None = None
+    suggestions: int = Field(default=3, ge=0, le=3)
+    # "offline": the extractive answerer confirms suggestions (no model calls);
+    # "engine": the answering backend itself does, LLM included.
+    check_suggestions_with: Literal["offline", "engine"] = "offline"
+    # Questions on the empty page; by default found in the articles and checked.
+    examples: list[str] | None = None
+    title: str = "News assistant"
+
+    @model_validator(mode="after")
+    def _both_or_neither_credential(self) -> WebSettings:
+        if bool(self.username) != bool(self.password):
+            raise ValueError(
+                "set both ASSISTANT_WEB_USERNAME and ASSISTANT_WEB_PASSWORD, or neither"
+            )
+        return self
+
+    @property
+    def auth(self) -> tuple[str, str] | None:
+        if self.username and self.password:
+            return (self.username, self.password)
+        return None
+
+
+def load_web_settings(**overrides: object) -> WebSettings:
+    """Read the web settings from the environment (overrides win); bad values: ConfigError."""
+    try:
+        return WebSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'web settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid web settings: {problems}") from None
