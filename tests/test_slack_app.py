@@ -347,7 +347,18 @@ def test_ask_answers_privately_with_a_share_button(workspace: Workspace) -> None
 def test_ask_without_a_question_explains_usage(workspace: Workspace) -> None:
     reply = workspace.sender.command("  ", response_url=workspace.slack.response_url())
     assert reply.status == 200
-    assert "Usage: `/ask your question`" in reply.json()["text"]
+    assert reply.json() == {
+        "text": "Usage: `/ask your question about the articles`. Only you see the answer.",
+        "response_type": "ephemeral",
+    }
+
+
+def test_ask_failures_come_back_privately_as_warnings(workspace: Workspace) -> None:
+    reply = workspace.sender.command("why? " * 500, response_url=workspace.slack.response_url())
+    assert reply.status == 200
+    warning = workspace.slack.wait_for("response_url")[0]
+    assert warning.args["response_type"] == "ephemeral"
+    assert warning.args["text"].startswith(":warning: the question is too long")
 
 
 def test_share_posts_the_answer_publicly(workspace: Workspace) -> None:

@@ -17,6 +17,7 @@ from assistant.slack.mrkdwn import question_from_message, slack_to_plain
 from assistant.slack.prompts import SuggestedPrompts
 
 if TYPE_CHECKING:
+    from slack_bolt import Respond
     from slack_sdk import WebClient
 
     from assistant.engine import Assistant
@@ -144,6 +145,19 @@ def post(client: WebClient, place: Place, message: Message) -> Any:
         **message.as_kwargs(),
         **POST_OPTIONS,
     )
+
+
+def send(respond: Respond, message: Message, **options: Any) -> None:
+    """Post through a response_url; unlike the Web API client, a failure must be checked."""
+    response = respond(
+        text=message.text,
+        blocks=message.blocks or None,
+        unfurl_links=False,
+        unfurl_media=False,
+        **options,
+    )
+    if response.status_code != 200:
+        raise RuntimeError(f"response_url answered {response.status_code}: {response.body}")
 
 
 def thread_history(

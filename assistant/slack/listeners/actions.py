@@ -13,8 +13,7 @@ from assistant.slack.blocks import (
     note_message,
     warning_message,
 )
-from assistant.slack.conversation import Services, best_effort, report_failure
-from assistant.slack.listeners.commands import send
+from assistant.slack.conversation import Services, best_effort, report_failure, send
 
 if TYPE_CHECKING:
     from slack_bolt import Ack, App, Respond

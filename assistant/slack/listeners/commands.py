@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from assistant.slack.blocks import Message, answer_message
-from assistant.slack.conversation import Services, report_failure
+from assistant.slack.blocks import answer_message
+from assistant.slack.conversation import Services, report_failure, send
 from assistant.slack.mrkdwn import safe_mrkdwn, slack_to_plain, truncate
 
 if TYPE_CHECKING:
     from slack_bolt import Ack, App, Respond
 
 COMMAND = "/ask"
+USAGE = f"Usage: `{COMMAND} your question about the articles`. Only you see the answer."
 
 
 def register(app: App, services: Services) -> None:
@@ -19,10 +20,7 @@ def register(app: App, services: Services) -> None:
     def ask_privately(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         question = " ".join(slack_to_plain(command.get("text") or "").split())
         if not question:
-            usage = (
-                f"Usage: `{COMMAND} your question`. {safe_mrkdwn(services.empty_question_hint())}"
-            )
-            ack(text=usage, response_type="ephemeral")
+            ack(text=USAGE, response_type="ephemeral")
             return
         # Acknowledge within Slack's 3 seconds; the answer follows through response_url.
         searching = f"Searching the sources for “{safe_mrkdwn(truncate(question, 200))}”…"
@@ -35,16 +33,3 @@ def register(app: App, services: Services) -> None:
             report_failure(
                 services.logger, exc, lambda m: send(respond, m, response_type="ephemeral")
             )
-
-
-def send(respond: Respond, message: Message, **options: Any) -> None:
-    """Post through the response_url; unlike the Web API client, a failure must be checked."""
-    response = respond(
-        text=message.text,
-        blocks=message.blocks or None,
-        unfurl_links=False,
-        unfurl_media=False,
-        **options,
-    )
-    if response.status_code != 200:
-        raise RuntimeError(f"response_url answered {response.status_code}: {response.body}")
