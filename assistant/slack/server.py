@@ -75,7 +75,11 @@ def _handler_for(app: App, path: str) -> type[BaseHTTPRequestHandler]:
             if request_path != path:
                 self._reply(HTTPStatus.NOT_FOUND, {}, {"error": "not found"})
                 return
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                self._reply(HTTPStatus.BAD_REQUEST, {}, {"error": "bad Content-Length"})
+                return
             if length > MAX_BODY_BYTES:
                 self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {}, {"error": "too large"})
                 return
