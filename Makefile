@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run chat test lint format eval bench clean
+.PHONY: run chat slack test lint format eval bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ run: $(STAMP)
 
 chat: $(STAMP)
 	$(BIN)/assistant chat
+
+slack: $(STAMP)
+	$(BIN)/assistant slack
 
 test: $(STAMP)
 	$(BIN)/ruff check .
