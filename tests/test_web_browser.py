@@ -224,6 +224,8 @@ def test_a_decline_looks_like_a_decline(page: Any) -> None:
     assert "can't answer that from the articles" in reply.inner_text()
     assert turn.locator(".na-sources").count() == 0
     assert turn.locator(".na-cite").count() == 0
+    # A declined question does not steer the next one away from the articles.
+    assert ask(page, ARMED_FORCES).locator(".na-answered").count() == 1
 
 
 def test_empty_and_over_long_questions_get_a_friendly_message(page: Any) -> None:
@@ -262,7 +264,8 @@ def test_a_failure_shows_an_apology_not_a_stack_trace(page: Any) -> None:
 def test_html_in_questions_and_sources_is_shown_as_text(page: Any) -> None:
     question = (
         "<script>window.__pwned = 'question'</script>"
-        "<img src=x onerror=\"window.__pwned = 'img'\"> " + HOSTILE_QUESTION
+        "<img src=x onerror=\"window.__pwned = 'img'\"> `${window.__pwned = 'template'}` "
+        + HOSTILE_QUESTION
     )
     turn = ask(page, question)
     assert turn.locator(".na-q-text").inner_text() == question

@@ -53,6 +53,7 @@ class WebChat:
         self.feedback = feedback
         self.settings = settings
         self.checker = suggestion_checker(assistant, settings)
+        self.redraw_interval = REDRAW_INTERVAL
         self.examples = list(examples) if examples is not None else self._default_examples()
 
     def _default_examples(self) -> list[str]:
@@ -99,7 +100,7 @@ class WebChat:
                 turn.answer, turn.text, turn.status = event.answer, event.answer.text, "done"
                 return
             turn.text += event.delta
-            if time.monotonic() - drawn >= REDRAW_INTERVAL:
+            if time.monotonic() - drawn >= self.redraw_interval:
                 drawn = time.monotonic()
                 yield Step(turns, busy=True)
 
@@ -198,10 +199,14 @@ def friendly(exc: InvalidQuestionError) -> str:
 
 
 def conversation_history(turns: Sequence[ChatTurn]) -> list[dict[str, str]]:
-    """Earlier answered turns, in the engine's history format."""
+    """Earlier answered turns, in the engine's history format.
+
+    Declined turns are left out: the articles said nothing about them, and as context
+    their words would only pull the next question away from what the articles cover.
+    """
     history: list[dict[str, str]] = []
     for turn in turns:
-        if turn.answer is not None:
+        if turn.answer is not None and not turn.answer.refused:
             history.append({"role": "user", "content": turn.question})
             history.append({"role": "assistant", "content": turn.answer.text})
     return history
