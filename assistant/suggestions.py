@@ -358,11 +358,13 @@ def suggest_follow_ups(
     """Up to `limit` follow-up questions the articles answer, for the conversation so far.
 
     `history` is the conversation before `answer`. Each suggestion is checked the way it
-    would be asked: as the next turn, after `answer`.
+    would be asked: as the next turn, after `answer` (unless it was declined).
     """
     if limit <= 0:
         return []
-    after = [*as_turns(history), Turn("user", answer.question), Turn("assistant", answer.text)]
+    after = as_turns(history)
+    if not answer.refused:  # a declined turn gives the next question no context to use
+        after += [Turn("user", answer.question), Turn("assistant", answer.text)]
     seen = [*seen_quotes, *(c.quote for c in answer.citations)]
     return keep_answerable(
         assistant,

@@ -100,7 +100,7 @@ def test_after_a_decline_the_suggestions_are_answerable(assistant) -> None:  # t
     suggestions = suggest_follow_ups(assistant, declined)
     assert suggestions
     for question in suggestions:
-        assert not assistant.ask(question, [declined.question]).refused
+        assert not assistant.ask(question).refused
 
 
 def test_starters_come_from_the_articles_and_are_answered(assistant) -> None:  # type: ignore[no-untyped-def]

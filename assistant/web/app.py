@@ -14,7 +14,13 @@ import gradio as gr
 
 from assistant.errors import AssistantError
 from assistant.web.chat import FAILED, Step, WebChat
-from assistant.web.render import ChatTurn, render_chat, render_header, render_notice
+from assistant.web.render import (
+    ChatTurn,
+    render_chat,
+    render_header,
+    render_header_problem,
+    render_notice,
+)
 from assistant.web.settings import WebSettings, load_web_settings
 
 if TYPE_CHECKING:
@@ -45,7 +51,10 @@ def build_app(
     chat = WebChat(assistant=assistant, feedback=feedback, settings=settings, examples=examples)
 
     def header() -> str:
-        info = assistant.info()
+        try:
+            info = assistant.info()
+        except AssistantError as exc:
+            return render_header_problem(settings.title, str(exc))
         return render_header(
             settings.title, articles=info.articles, updated_at=info.updated_at, backend=info.backend
         )
@@ -123,11 +132,13 @@ def build_app(
         page_outputs = [conversation, turns, notice, question]
         quiet: dict[str, Any] = {"show_progress": "hidden", "api_visibility": "private"}
         app.load(header, outputs=heading, **quiet)
-        question.submit(respond, [question, turns], page_outputs, **quiet)
-        send.click(respond, [question, turns], page_outputs, **quiet)
-        conversation.ask(respond_to_click, [turns], page_outputs, **quiet)  # type: ignore[attr-defined]
+        answering = [
+            question.submit(respond, [question, turns], page_outputs, **quiet),
+            send.click(respond, [question, turns], page_outputs, **quiet),
+            conversation.ask(respond_to_click, [turns], page_outputs, **quiet),  # type: ignore[attr-defined]
+        ]
         conversation.feedback(on_feedback, [turns], [conversation, turns, notice], **quiet)  # type: ignore[attr-defined]
-        new.click(new_chat, outputs=page_outputs, **quiet)
+        new.click(new_chat, outputs=page_outputs, cancels=answering, **quiet)
         gr.api(ask, api_name="ask")
 
     app.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)

@@ -83,6 +83,14 @@ def render_header(title: str, *, articles: int, updated_at: str, backend: str) -
     )
 
 
+def render_header_problem(title: str, problem: str) -> str:
+    return (
+        f'<header class="na-header"><h1>{esc(title)}</h1>'
+        f'<p class="na-status" role="alert">The articles are unavailable: {esc(problem)}</p>'
+        "</header>"
+    )
+
+
 def render_notice(message: str) -> str:
     if not message:
         return ""
