@@ -10,14 +10,20 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     web = subparsers.add_parser("web", help="serve the web chat (Gradio)")
-    web.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
-    web.add_argument("--port", type=int, default=None, help="port to listen on (default 7860)")
+    web.add_argument(
+        "--host", default=None, help="address to listen on ($ASSISTANT_WEB_HOST or 127.0.0.1)"
+    )
+    web.add_argument(
+        "--port", type=int, default=None, help="port to listen on ($ASSISTANT_WEB_PORT or 7860)"
+    )
     web.set_defaults(handler=run_web)
 
     feedback = subparsers.add_parser("feedback", help="readers' feedback on answers")
     actions = feedback.add_subparsers(dest="feedback_command", metavar="ACTION", required=True)
     export = actions.add_parser("export", help="write all feedback out as CSV or JSON lines")
-    export.add_argument("--format", choices=("csv", "jsonl"), default="csv", dest="fmt")
+    export.add_argument(
+        "--format", choices=("csv", "jsonl"), default="csv", dest="fmt", help="default: csv"
+    )
     export.add_argument(
         "--output", "-o", type=Path, default=None, help="file to write (default: standard output)"
     )
