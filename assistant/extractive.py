@@ -61,9 +61,12 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Scored:
+    """score ranks (earlier turns included); strength is what the decline threshold sees."""
+
     sentence: Sentence
     score: float
     covered: frozenset[str]
+    strength: float
 
 
 @dataclass(frozen=True)
@@ -102,10 +105,10 @@ class ExtractiveAnswerer:
 
     def select(self, question: str, context: str, passages: Sequence[Passage]) -> Selection:
         scored = self.score(question, context, passages)
-        if not scored or scored[0].score < self._min_support or self.unknown_names(question):
-            return Selection([], scored[0].score if scored else 0.0)
+        if not scored or scored[0].strength < self._min_support or self.unknown_names(question):
+            return Selection([], scored[0].strength if scored else 0.0)
         chosen = self._choose(scored, self._weights(question))
-        return Selection(_group(chosen), scored[0].score)
+        return Selection(_group(chosen), scored[0].strength)
 
     def score(self, question: str, context: str, passages: Sequence[Passage]) -> list[Scored]:
         sentences = _sentences(passages)
@@ -137,12 +140,18 @@ class ExtractiveAnswerer:
                 near = sum(w for t, w in context_weights.items() if t in around)
                 hit = sum(w for t, w in context_weights.items() if t in sentence.terms)
                 follow = (hit + near) / (2 * context_total)
-                score = (score + CONTEXT_WEIGHT * follow) / (1 + CONTEXT_WEIGHT)
+                blended = (score + CONTEXT_WEIGHT * follow) / (1 + CONTEXT_WEIGHT)
+                # Earlier turns rerank, and can only add support: an unrelated turn must not
+                # make a good question fall under the decline threshold.
+                score, strength = blended, max(score, blended)
+            else:
+                strength = score
             fit = fits(sentence, around)
             if fit is None:
                 continue
             score *= fit
-            scored.append(Scored(sentence, score, covered))
+            strength *= fit
+            scored.append(Scored(sentence, score, covered, strength))
         scored.sort(key=lambda s: (-s.score, s.sentence.rank, s.sentence.start))
         return scored
 
@@ -220,7 +229,7 @@ class ExtractiveAnswerer:
         for candidate in scored[1:]:
             if len(chosen) >= self._max_sentences:
                 break
-            if candidate.score < 0.8 * self._min_support or _repeats(candidate, chosen):
+            if candidate.strength < 0.8 * self._min_support or _repeats(candidate, chosen):
                 continue
             adds = candidate.covered - covered
             close = candidate.score >= 0.85 * best.score

@@ -151,3 +151,12 @@ def test_question_length_limit_is_configurable(settings) -> None:  # type: ignor
 def test_top_k_setting_limits_the_context(settings) -> None:  # type: ignore[no-untyped-def]
     narrow = Assistant.open(load_settings(data_dir=settings.data_dir, top_k=3))
     assert len(narrow.ask("What does the draft say about Crimea?").retrieved) == 3
+
+
+def test_an_unrelated_earlier_turn_does_not_sink_a_good_question(assistant: Assistant) -> None:
+    question = "What limit does the draft set on Ukraine's armed forces?"
+    alone = assistant.ask(question)
+    after_decline = assistant.ask(question, ["What is the capital of Australia?"])
+    assert not after_decline.refused
+    assert [c.quote for c in after_decline.citations] == [c.quote for c in alone.citations]
+    assert assistant.ask("What is the capital of Australia?", [question]).refused
