@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -89,13 +89,20 @@ class Settings(BaseSettings):
         return f"llm:{self.llm_model}" if self.use_llm else "extractive"
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment (overrides win); bad values raise ConfigError."""
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def read_settings(cls: type[SettingsT], label: str, **overrides: object) -> SettingsT:
+    """Build a settings class from the environment (overrides win); bad values: ConfigError."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return cls(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or label}: {err['msg']}" for err in exc.errors()
         )
-        raise ConfigError(f"invalid settings: {problems}") from None
+        raise ConfigError(f"invalid {label}: {problems}") from None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the engine settings from the environment (overrides win)."""
+    return read_settings(Settings, "settings", **overrides)

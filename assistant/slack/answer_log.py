@@ -11,11 +11,12 @@ import datetime as dt
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from assistant.sqlite import create, transaction
 
 if TYPE_CHECKING:
     from assistant.answer import Answer
@@ -74,21 +75,13 @@ class LoggedAnswer:
 class AnswerLog:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create(path, _SCHEMA)
         with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
             cutoff = _now() - dt.timedelta(days=KEEP_DAYS)
             db.execute("DELETE FROM answers WHERE created_at < ?", (cutoff.isoformat(),))
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.path)
 
     def add(self, answer: LoggedAnswer) -> None:
         with self._connect() as db:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from assistant.errors import ConfigError
+from assistant.settings import read_settings
 
 
 class WebSettings(BaseSettings):
@@ -47,11 +47,4 @@ class WebSettings(BaseSettings):
 
 def load_web_settings(**overrides: object) -> WebSettings:
     """Read the web settings from the environment (overrides win); bad values: ConfigError."""
-    try:
-        return WebSettings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'web settings'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"invalid web settings: {problems}") from None
+    return read_settings(WebSettings, "web settings", **overrides)
