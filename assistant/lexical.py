@@ -39,12 +39,17 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, docs: Iterable[tuple[str, str]], version: str) -> LexicalIndex:
+        return cls.from_terms(((cid, terms(text)) for cid, text in docs), version)
+
+    @classmethod
+    def from_terms(cls, docs: Iterable[tuple[str, list[str]]], version: str) -> LexicalIndex:
+        """The index of documents already split into terms (as assistant.text.terms does)."""
         bm25s = _bm25s()
         ids: list[str] = []
         tokens: list[list[str]] = []
-        for cid, text in docs:
+        for cid, doc_terms in docs:
             ids.append(cid)
-            tokens.append(terms(text) or ["\u2205"])
+            tokens.append(doc_terms or ["\u2205"])
         bm25 = bm25s.BM25()
         if tokens:
             bm25.index(tokens, show_progress=False)
@@ -77,14 +82,12 @@ class LexicalIndex:
     # -- querying -----------------------------------------------------------------
 
     def search(self, query_terms: list[str], k: int) -> list[tuple[str, float]]:
+        """The k best-scoring chunks (score > 0), best first; ties go to the earlier chunk."""
         known = [t for t in query_terms if t in self._vocab]
-        if not known or not self.ids:
+        if not known or not self.ids or k <= 0:
             return []
-        k = min(k, len(self.ids))
-        docs, scores = self._bm25.retrieve([known], k=k, show_progress=False, n_threads=1)
-        return [
-            (self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
-        ]
+        scores = self._bm25.get_scores(known)
+        return [(self.ids[i], float(scores[i])) for i in top_positive(scores, k)]
 
     def idf(self, term: str) -> float:
         """Inverse document frequency; a term the corpus never uses gets the highest."""
@@ -110,3 +113,18 @@ class LexicalIndex:
             return {}
         counts = np.diff(np.asarray(scores["indptr"]))
         return {term: int(counts[i]) for term, i in self._vocab.items() if i < len(counts)}
+
+
+def top_positive(scores: np.ndarray, k: int) -> list[int]:
+    """Positions of the k highest positive scores, best first, ties by position.
+
+    bm25s's own top-k runs argpartition over every chunk; with most scores zero that is
+    ~5 ms at 200,000 chunks. Selecting among the non-zero scores first is ~0.3 ms.
+    """
+    hits = np.flatnonzero(scores > 0)
+    if len(hits) > k:
+        values = scores[hits]
+        kth = np.partition(values, len(values) - k)[len(values) - k]
+        hits = hits[values >= kth]
+    order = np.lexsort((hits, -scores[hits].astype(np.float64)))
+    return [int(i) for i in hits[order[:k]]]
