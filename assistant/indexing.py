@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import queue
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from assistant.chunking import Chunk, chunk_article, chunk_id
 from assistant.corpus import Article, LoadProblem, display_path, load_corpus
-from assistant.embeddings import Embedder
-from assistant.errors import CorpusError
+from assistant.embeddings import Embedder, WordLlamaEmbedder
+from assistant.errors import CorpusError, IndexStateError
 from assistant.lexical import LexicalIndex
 from assistant.settings import Settings
 from assistant.store import ChunkStore
-from assistant.text import normalise
+from assistant.text import normalise, terms
 
 Progress = Callable[[str, int, int], None]
+# Below this many articles to write, a worker process costs more than it saves (~2 s start).
+WORKER_MIN_ARTICLES = 300
 
 
 def no_progress(stage: str, done: int, total: int) -> None:
@@ -80,7 +87,12 @@ class Indexer:
             )
         heads = self._store.article_heads()
         todo = self._plan(corpus.articles, heads, report)
-        self._write(todo, heads, report, progress)
+        # Into an empty store, what this ingest writes is the whole store: its terms then
+        # build the BM25 index without reading every document back (slow at scale).
+        written: list[tuple[str, list[str]]] | None = None if heads else []
+        if written is not None and self._store.count():
+            written = None
+        self._write(todo, heads, report, progress, written)
         self._remove_missing(paths, corpus.articles, heads, report)
         report.chunks_total = self._store.count()
         report.articles_total = len(heads) + report.added - report.removed
@@ -90,17 +102,30 @@ class Indexer:
             )
         else:
             version = self._store.info().version
-        self.ensure_lexical(version, progress=progress)
+        self.ensure_lexical(version, progress=progress, documents=written)
         report.seconds = time.perf_counter() - started
         return report
 
-    def ensure_lexical(self, version: str, *, progress: Progress = no_progress) -> LexicalIndex:
-        """Load the saved BM25 index, or rebuild it when the store changed since."""
+    def ensure_lexical(
+        self,
+        version: str,
+        *,
+        progress: Progress = no_progress,
+        documents: Sequence[tuple[str, list[str]]] | None = None,
+    ) -> LexicalIndex:
+        """Load the saved BM25 index, or rebuild it when the store changed since.
+
+        `documents`: every chunk of the store as (id, terms), in the store's order, when the
+        caller has them; otherwise the store is read back.
+        """
         directory = self._settings.bm25_dir / self._store_key()
         index = LexicalIndex.load(directory, version)
         if index is None:
             progress("lexical index", 0, 1)
-            index = LexicalIndex.build(self._store.scan_documents(), version)
+            if documents is None:
+                index = LexicalIndex.build(self._store.scan_documents(), version)
+            else:
+                index = LexicalIndex.from_terms(documents, version)
             index.save(directory)
             progress("lexical index", 1, 1)
         return index
@@ -136,43 +161,51 @@ class Indexer:
         heads: dict[str, dict],
         report: IngestReport,
         progress: Progress,
+        written: list[tuple[str, list[str]]] | None,
     ) -> None:
-        batch: list[tuple[Chunk, int]] = []
+        """Chunk, embed and store the articles; `written` collects (id, terms) when given."""
         done = 0
         progress("articles", 0, len(articles))
-        for article in articles:
-            chunks = chunk_article(article, chunk_tokens=self._settings.chunk_tokens)
-            batch.extend((chunk, len(chunks)) for chunk in chunks)
-            old = int(heads.get(article.source, {}).get("n_chunks", 0))
-            stale = [chunk_id(article.source, i) for i in range(len(chunks), old)]
-            if stale:
-                self._store.delete(stale)
-            done += 1
-            if len(batch) >= self._settings.embed_batch_size * 4:
-                self._flush(batch, report)
-                batch = []
-                progress("articles", done, len(articles))
-        self._flush(batch, report)
-        progress("articles", done, len(articles))
+        for batch in self._prepared(articles, with_terms=written is not None):
+            for source, n_chunks in batch.articles:
+                old = int(heads.get(source, {}).get("n_chunks", 0))
+                stale = [chunk_id(source, i) for i in range(n_chunks, old)]
+                if stale:
+                    self._store.delete(stale)
+            self._store_batch(batch, fresh=written is not None)
+            report.chunks_written += len(batch.ids)
+            if written is not None and batch.terms is not None:
+                written.extend(zip(batch.ids, batch.terms, strict=True))
+            done += len(batch.articles)
+            progress("articles", done, len(articles))
 
-    def _flush(self, batch: list[tuple[Chunk, int]], report: IngestReport) -> None:
-        """Write chunk 0 of each article last: its hash marks the article complete."""
-        if not batch:
-            return
-        ordered = sorted(batch, key=lambda item: item[0].index == 0)
-        vectors = self._embedder.embed([normalise(chunk.text) for chunk, _ in ordered])
-        tail = [i for i, (chunk, _) in enumerate(ordered) if chunk.index == 0]
-        cut = tail[0] if tail else len(ordered)
-        for lo, hi in ((0, cut), (cut, len(ordered))):
+    def _prepared(self, articles: list[Article], *, with_terms: bool) -> Iterator[PreparedBatch]:
+        """Batches ready to store: prepared in a worker process when that pays off."""
+        options = PrepareOptions(
+            chunk_tokens=self._settings.chunk_tokens,
+            batch_chunks=self._settings.embed_batch_size * 4,
+            with_terms=with_terms,
+        )
+        if _worth_a_worker(articles, self._embedder):
+            model = self._embedder.model
+            return prepared_in_worker(articles, options, model)
+        return prepare_batches(articles, options, self._embedder.embed)
+
+    def _store_batch(self, batch: PreparedBatch, *, fresh: bool) -> None:
+        """Write chunk 0 of each article last: its hash marks the article complete.
+
+        Into a collection that was empty when this ingest began nothing can collide, so
+        plain add() is used: it skips upsert's existence checks (~25% of Chroma's time).
+        """
+        write = self._store.add if fresh else self._store.upsert
+        for lo, hi in ((0, batch.head_start), (batch.head_start, len(batch.ids))):
             if hi > lo:
-                part = ordered[lo:hi]
-                self._store.upsert(
-                    [chunk.id for chunk, _ in part],
-                    vectors[lo:hi],
-                    [chunk.text for chunk, _ in part],
-                    [chunk.metadata(n) for chunk, n in part],
+                write(
+                    batch.ids[lo:hi],
+                    batch.vectors[lo:hi],
+                    batch.texts[lo:hi],
+                    batch.metadatas[lo:hi],
                 )
-        report.chunks_written += len(ordered)
 
     def _remove_missing(
         self,
@@ -194,3 +227,126 @@ class Indexer:
 
 def _is_under(source: str, root: str) -> bool:
     return source == root or source.startswith(root.rstrip("/") + "/")
+
+
+# -- preparing chunks: in this process, or in a worker while this one writes ---------------
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    chunk_tokens: int
+    batch_chunks: int
+    with_terms: bool
+
+
+@dataclass
+class PreparedBatch:
+    """Chunks of whole articles ready to store; chunks from head_start on are chunk 0s."""
+
+    ids: list[str]
+    texts: list[str]
+    metadatas: list[dict[str, Any]]
+    vectors: np.ndarray
+    head_start: int
+    articles: list[tuple[str, int]]  # (source, number of chunks) of each article
+    terms: list[list[str]] | None = None
+
+
+def prepare_batches(
+    articles: Sequence[Article],
+    options: PrepareOptions,
+    embed: Callable[[list[str]], np.ndarray],
+) -> Iterator[PreparedBatch]:
+    """Chunk and embed articles, in batches of about options.batch_chunks chunks."""
+    pending: list[tuple[Chunk, int]] = []
+    sources: list[tuple[str, int]] = []
+    for article in articles:
+        chunks = chunk_article(article, chunk_tokens=options.chunk_tokens)
+        pending.extend((chunk, len(chunks)) for chunk in chunks)
+        sources.append((article.source, len(chunks)))
+        if len(pending) >= options.batch_chunks:
+            yield _prepare(pending, sources, options, embed)
+            pending, sources = [], []
+    if sources:
+        yield _prepare(pending, sources, options, embed)
+
+
+def _prepare(
+    batch: list[tuple[Chunk, int]],
+    sources: list[tuple[str, int]],
+    options: PrepareOptions,
+    embed: Callable[[list[str]], np.ndarray],
+) -> PreparedBatch:
+    ordered = sorted(batch, key=lambda item: item[0].index == 0)
+    texts = [chunk.text for chunk, _ in ordered]
+    heads = [i for i, (chunk, _) in enumerate(ordered) if chunk.index == 0]
+    return PreparedBatch(
+        ids=[chunk.id for chunk, _ in ordered],
+        texts=texts,
+        metadatas=[chunk.metadata(n) for chunk, n in ordered],
+        vectors=embed([normalise(text) for text in texts]),
+        head_start=heads[0] if heads else len(ordered),
+        articles=sources,
+        terms=[terms(text) for text in texts] if options.with_terms else None,
+    )
+
+
+def _worth_a_worker(articles: Sequence[Article], embedder: Embedder) -> bool:
+    """A worker process pays off for big ingests with the local embedder on 2+ cores.
+
+    Chroma's embedded writes hold the GIL, so a thread would not overlap them; a process
+    does. Only wordllama is rebuilt in the worker: it gives the very same vectors there.
+    """
+    return (
+        len(articles) >= WORKER_MIN_ARTICLES
+        and (os.cpu_count() or 1) > 1
+        and type(embedder) is WordLlamaEmbedder
+    )
+
+
+def prepared_in_worker(
+    articles: Sequence[Article], options: PrepareOptions, model: str
+) -> Iterator[PreparedBatch]:
+    """prepare_batches() run in a spawned process; at most two batches wait in the queue."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # never fork a process running Chroma
+    batches = context.Queue(maxsize=2)
+    worker = context.Process(
+        target=_prepare_in_worker, args=(list(articles), options, model, batches), daemon=True
+    )
+    worker.start()
+    try:
+        while True:
+            item = _next_from(batches, worker)
+            if item is None:
+                return
+            if isinstance(item, str):
+                raise IndexStateError(f"preparing chunks failed: {item}")
+            yield item
+    finally:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join(timeout=10)
+
+
+def _next_from(batches: Any, worker: Any) -> PreparedBatch | str | None:
+    while True:
+        try:
+            return batches.get(timeout=1.0)
+        except queue.Empty:
+            if not worker.is_alive():
+                return f"the worker process stopped (exit code {worker.exitcode})"
+
+
+def _prepare_in_worker(
+    articles: list[Article], options: PrepareOptions, model: str, batches: Any
+) -> None:
+    try:
+        embedder = WordLlamaEmbedder(model)
+        for batch in prepare_batches(articles, options, embedder.embed):
+            batches.put(batch)
+    except Exception as exc:
+        batches.put(f"{type(exc).__name__}: {exc}")
+        return
+    batches.put(None)
