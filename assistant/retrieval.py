@@ -3,6 +3,8 @@
 The fusion is the same reciprocal-rank formula as llama-index's QueryFusionRetriever
 (k = 60). It is written out here because the query path must not import llama-index:
 that import alone costs about 1.4 s of a 3 s cold-start budget (see bench/README.md).
+The weights are module constants so the benchmark can measure alternatives
+(bench/README.md, "Fusion at scale").
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from assistant.store import ChunkStore
 from assistant.text import normalise, terms
 
 RRF_K = 60.0
+DENSE_WEIGHT = 1.0  # of the dense ranking, relative to the BM25 ranking of the same text
+# A follow-up is searched on its own and with the earlier questions: their relative weights.
+FOLLOW_UP_ALONE_WEIGHT = 1.0
+FOLLOW_UP_WITH_CONTEXT_WEIGHT = 0.8
 
 
 def reciprocal_rank_fusion(
@@ -69,11 +75,13 @@ class HybridRetriever:
         rankings: list[list[str]] = []
         weights: list[float] = []
         for i, text in enumerate(texts):
-            weight = 1.0 if i == 0 else 0.8
+            weight = 1.0
+            if query.context:
+                weight = FOLLOW_UP_ALONE_WEIGHT if i == 0 else FOLLOW_UP_WITH_CONTEXT_WEIGHT
             dense = self._store.query(vectors[i], self._candidate_k)
             lexical = self._lexical.search(terms(text), self._candidate_k)
             rankings += [[cid for cid, _ in dense], [cid for cid, _ in lexical]]
-            weights += [weight, weight]
+            weights += [weight * DENSE_WEIGHT, weight]
         fused = reciprocal_rank_fusion(rankings, weights)[:k]
         chunks = self._store.get([cid for cid, _ in fused])
         scores = dict(fused)
