@@ -24,6 +24,9 @@ from assistant.text import normalise, terms
 Progress = Callable[[str, int, int], None]
 # Below this many articles to write, a worker process costs more than it saves (~2 s start).
 WORKER_MIN_ARTICLES = 300
+# Chunks per write: Chroma's embedded store takes at most 5,461 per call, and 4,096 per call
+# ingests ~7% faster than 1,024 (fewer transactions).
+WRITE_BATCH_CHUNKS = 4096
 
 
 def no_progress(stage: str, done: int, total: int) -> None:
@@ -183,7 +186,7 @@ class Indexer:
         """Batches ready to store: prepared in a worker process when that pays off."""
         options = PrepareOptions(
             chunk_tokens=self._settings.chunk_tokens,
-            batch_chunks=self._settings.embed_batch_size * 4,
+            batch_chunks=WRITE_BATCH_CHUNKS,
             with_terms=with_terms,
         )
         if _worth_a_worker(articles, self._embedder):
