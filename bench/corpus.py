@@ -7,7 +7,7 @@ nuclear plants, envoys, red lines) without restating their claims, and names the
 set asks about (and expects a decline for) never appear, so the answers stay checkable.
 
 Article i depends only on (seed, i): the 100-article corpus is a prefix of the
-1,000-article one. Usage: python -m bench.corpus --articles 1000 --out bench/.work/c1000
+1,000-article one. Usage: python -m bench.corpus --articles 1000 --out bench/results/tmp/corpus-1000
 """
 
 from __future__ import annotations

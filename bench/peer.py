@@ -68,8 +68,9 @@ class StarterPipeline:
         started = time.perf_counter()
         Settings.embed_model = WordLlamaEmbedding()
         shutil.rmtree(persist_dir, ignore_errors=True)
+        # exclude_hidden=False only so a work folder under a dot-directory still reads.
         documents = SimpleDirectoryReader(
-            str(corpus), recursive=True, required_exts=[".md", ".txt"]
+            str(corpus), recursive=True, required_exts=[".md", ".txt"], exclude_hidden=False
         ).load_data()
         storage = StorageContext.from_defaults(vector_store=_vector_store(persist_dir))
         index = VectorStoreIndex.from_documents(documents, storage_context=storage)
