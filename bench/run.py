@@ -590,7 +590,14 @@ def _commit() -> str:
     done = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     )
-    return done.stdout.strip() or "?"
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--", "assistant", "bench/*.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    dirty = " with uncommitted changes to the code" if changed.stdout.strip() else ""
+    return (done.stdout.strip() or "?") + dirty
 
 
 def _argv() -> list[str]:
