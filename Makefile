@@ -29,6 +29,10 @@ test: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/assistant eval
 
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.run --out bench/results.md
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
@@ -37,4 +41,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) index/chroma index/bm25 .ruff_cache
+	rm -rf $(VENV) index/chroma index/bm25 .ruff_cache bench/results/tmp

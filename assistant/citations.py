@@ -141,7 +141,7 @@ def _missing_numbers(missing: Sequence[str]) -> bool:
 
 def _answer_sentences(text: str) -> list[str]:
     """Split on sentence ends, keeping a marker that follows the full stop with its sentence."""
-    moved = re.sub(r"([.!?])((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)", r"\2\1", text)
+    moved = re.sub(r"([.!?][\"'”’)]*)((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)[.!?]?", r"\2\1", text)
     return [moved[s:e] for s, e in sentence_spans(moved)]
 
 

@@ -376,6 +376,16 @@ def suggest_follow_ups(
     )
 
 
+STARTER_ARTICLES = 50
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def suggest_starters(
     assistant: AsksQuestions,
     sources: Sequence[Path],
@@ -383,14 +393,18 @@ def suggest_starters(
     limit: int = STARTER_LIMIT,
     max_checks: int = 3 * STARTER_LIMIT,
 ) -> list[str]:
-    """Questions to open a chat with, about the articles under `sources`."""
-    from assistant.corpus import load_corpus
+    """Questions to open a chat with, about the newest articles under `sources`."""
+    from assistant.corpus import find_article_files, load_corpus
 
     if limit <= 0:
         return []
     try:
-        articles = load_corpus(sources).articles
-    except AssistantError:
+        files = find_article_files(sources)
+        # A newsroom corpus has thousands of files: starters only need the latest few, and
+        # reading them all costs the web server ~25 s and ~290 MB at 10,000 articles.
+        newest = sorted(files, key=_modified, reverse=True)[:STARTER_ARTICLES]
+        articles = load_corpus(sorted(newest)).articles
+    except (AssistantError, OSError):
         return []
     candidates = starter_candidates([a.body for a in articles], [a.title for a in articles])
     return keep_answerable(assistant, candidates, limit=limit, max_checks=max_checks)

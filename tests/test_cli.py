@@ -162,7 +162,8 @@ def test_llm_answer_through_the_cli(fake_openai: FakeOpenAIServer) -> None:
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["backend"] == "llm:local-model"
-    assert data["answer"].endswith("[1].") and len(data["citations"]) == 1
+    assert data["answer"].rstrip(".").endswith("[1]") and len(data["citations"]) == 1
+    assert "600,000" in data["citations"][0]["quote"]
 
 
 def test_help_lists_the_commands() -> None:

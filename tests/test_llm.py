@@ -51,7 +51,9 @@ def cite_passage_with(fact: str):  # type: ignore[no-untyped-def]
         for number, text in _passages(request).items():
             for sentence in re.split(r"(?<=[.!?])\s+", text):
                 if fact in sentence:
-                    return f"{sentence.rstrip('.')} [{number}]."
+                    if sentence.endswith("."):
+                        return f"{sentence[:-1]} [{number}]."
+                    return f"{sentence} [{number}]"
         return "The sources don't cover that."
 
     return respond
@@ -64,7 +66,7 @@ def test_plain_answer_is_checked_and_numbered(
     answer = llm_assistant.ask(QUESTION)
     assert not answer.refused
     assert answer.backend == f"llm:{MODEL}"
-    assert "600,000" in answer.text and answer.text.endswith("[1].")
+    assert "600,000" in answer.text and re.search(r"\[1\]\.?$", answer.text)
     assert len(answer.citations) == 1
     assert "600,000" in answer.citations[0].quote
     request = fake_openai.chat_requests[-1]
@@ -99,6 +101,22 @@ def test_marker_to_no_passage_is_removed_and_counted(
     assert answer.dropped_markers == 1
     assert any("no passage" in n for n in answer.notices)
     assert [c.id for c in answer.citations] == [1]
+
+
+def test_marker_after_a_closing_quote_keeps_its_sentence(
+    llm_assistant: Assistant, fake_openai: FakeOpenAIServer
+) -> None:
+    def respond(request: dict[str, Any]) -> str:
+        for number, text in _passages(request).items():
+            if "600,000 personnel." in text:
+                quote = '"The size of the forces will be 600,000 personnel."'
+                return f"The draft says: {quote} [{number}]."
+        return "The sources don't cover that."
+
+    fake_openai.responder(respond)
+    answer = llm_assistant.ask(QUESTION)
+    assert not answer.refused
+    assert answer.text.startswith("The draft says:") and answer.text.endswith("[1]")
 
 
 def test_markers_are_renumbered_in_order_of_first_use(
