@@ -206,26 +206,13 @@ class ChunkStore:
         vectors: np.ndarray,
         texts: Sequence[str],
         metadatas: Sequence[dict[str, Any]],
+        *,
+        new: bool = False,
     ) -> None:
+        """Write chunks; new=True for ids known to be absent (Chroma skips existence checks)."""
+        write = self.collection.add if new else self.collection.upsert
         self._call(
-            lambda: self.collection.upsert(
-                ids=list(ids),
-                embeddings=vectors,
-                documents=list(texts),
-                metadatas=list(metadatas),
-            )
-        )
-
-    def add(
-        self,
-        ids: Sequence[str],
-        vectors: np.ndarray,
-        texts: Sequence[str],
-        metadatas: Sequence[dict[str, Any]],
-    ) -> None:
-        """Like upsert() for ids known to be new: cheaper, as Chroma skips existence checks."""
-        self._call(
-            lambda: self.collection.add(
+            lambda: write(
                 ids=list(ids),
                 embeddings=vectors,
                 documents=list(texts),
