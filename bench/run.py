@@ -35,12 +35,13 @@ VENV_BIN = Path(sys.executable).parent
 EVALS = ROOT / "evals" / "qa.yaml"
 RECALL_WINDOW = 1200
 COLD_QUESTION = "What limit does the draft set on Ukraine's armed forces?"
-# An alternative fusion measured side by side (see bench/README.md, "Fusion at scale").
-PROPOSED_FUSION = {
-    "RRF_K": 10.0,
-    "DENSE_WEIGHT": 0.3,
-    "FOLLOW_UP_ALONE_WEIGHT": 0.5,
-    "FOLLOW_UP_WITH_CONTEXT_WEIGHT": 1.0,
+# The fusion the engine had before this benchmark, measured side by side with today's
+# (see bench/README.md, "Fusion at scale"): equal weights lost recall at 10,000 articles.
+EARLIER_FUSION = {
+    "RRF_K": 60.0,
+    "DENSE_WEIGHT": 1.0,
+    "FOLLOW_UP_ALONE_WEIGHT": 1.0,
+    "FOLLOW_UP_WITH_CONTEXT_WEIGHT": 0.8,
 }
 TARGETS = {
     "answer_p50_ms": 50.0,
@@ -132,8 +133,8 @@ def phase_warm(corpus: Path, data_dir: Path, passes: int, fusion: str) -> dict[s
     from assistant.engine import Assistant
     from assistant.settings import load_settings
 
-    if fusion == "proposed":
-        for name, value in PROPOSED_FUSION.items():
+    if fusion == "earlier":
+        for name, value in EARLIER_FUSION.items():
             setattr(retrieval, name, value)
     assistant = Assistant.open(load_settings(data_dir=data_dir, sources=[corpus]))
     cases = load_cases()
@@ -238,7 +239,7 @@ def peak_rss_mb(pid: int) -> float:
 class SizeResult:
     articles: int
     ours: dict[str, Any] = field(default_factory=dict)
-    proposed: dict[str, Any] = field(default_factory=dict)
+    earlier: dict[str, Any] = field(default_factory=dict)
     peer: dict[str, Any] = field(default_factory=dict)
     load: list[float] = field(default_factory=list)
 
@@ -371,8 +372,8 @@ def measure(size: int, args: argparse.Namespace, log: Callable[[str], None]) -> 
     result.ours["disk_mb"] = du_mb(data_dir)
     log(f"[{size}] warm questions")
     result.ours.update(run_phase("warm", str(corpus), str(data_dir), str(args.passes), "engine"))
-    log(f"[{size}] warm questions, proposed fusion")
-    result.proposed.update(run_phase("warm", str(corpus), str(data_dir), "1", "proposed"))
+    log(f"[{size}] warm questions, earlier fusion")
+    result.earlier.update(run_phase("warm", str(corpus), str(data_dir), "1", "earlier"))
     log(f"[{size}] cold start")
     result.ours["cold_s"] = cold_start(corpus, data_dir, args.cold_runs)
     log(f"[{size}] server RSS after {args.rss_questions} questions")
@@ -472,20 +473,20 @@ def _peer_table(results: Sequence[SizeResult]) -> list[str]:
 
 
 def _fusion_table(results: Sequence[SizeResult]) -> list[str]:
-    proposed = ", ".join(f"{k} = {v:g}" for k, v in PROPOSED_FUSION.items())
+    earlier = ", ".join(f"{k} = {v:g}" for k, v in EARLIER_FUSION.items())
     lines = [
         "",
-        "## Fusion at scale: the engine's fusion and a proposed one, same index",
+        "## Fusion at scale: the engine's fusion and the earlier one, same index",
         "",
-        f"Proposed (assistant/retrieval.py constants): {proposed}; the engine's: RRF_K = 60, "
-        "DENSE_WEIGHT = 1, FOLLOW_UP_ALONE_WEIGHT = 1, FOLLOW_UP_WITH_CONTEXT_WEIGHT = 0.8.",
+        f"Earlier: {earlier}; the engine's (assistant/retrieval.py constants): RRF_K = 10, "
+        "DENSE_WEIGHT = 0.3, FOLLOW_UP_ALONE_WEIGHT = 0.5, FOLLOW_UP_WITH_CONTEXT_WEIGHT = 1.",
         "",
-        "| articles | evidence recall engine / proposed | answered ok engine / proposed | "
-        "declined ok engine / proposed | full answer p50 engine / proposed |",
+        "| articles | evidence recall engine / earlier | answered ok engine / earlier | "
+        "declined ok engine / earlier | full answer p50 engine / earlier |",
         "|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        o, p = r.ours, r.proposed
+        o, p = r.ours, r.earlier
         lines.append(
             f"| {_label(r.articles)} | {o['recall']:.3f} / {p['recall']:.3f} | "
             f"{o['answered']:.3f} / {p['answered']:.3f} | "
@@ -544,7 +545,7 @@ def _notes(results: Sequence[SizeResult], args: argparse.Namespace) -> list[str]
         o = r.ours
         cold = ", ".join(f"{s:.2f}" for s in o["cold_s"])
         missed = ", ".join(o["missed_evidence"]) or "none"
-        missed_proposed = ", ".join(r.proposed.get("missed_evidence", [])) or "none"
+        missed_earlier = ", ".join(r.earlier.get("missed_evidence", [])) or "none"
         lines.append(
             f"- {_label(r.articles)}: ingest {o['seconds']:.0f} s wall; cold runs {cold} s; "
             f"server RSS via {o.get('via', '?')}"
@@ -556,9 +557,9 @@ def _notes(results: Sequence[SizeResult], args: argparse.Namespace) -> list[str]
                 else ""
             )
             + f"; load average {' → '.join(f'{x:.1f}' for x in r.load)}; "
-            f"evidence missed: {missed} (proposed fusion: {missed_proposed}); "
+            f"evidence missed: {missed} (earlier fusion: {missed_earlier}); "
             f"unanswerable but answered: {', '.join(o['answered_wrongly']) or 'none'} "
-            f"(proposed fusion: {', '.join(r.proposed.get('answered_wrongly', [])) or 'none'})."
+            f"(earlier fusion: {', '.join(r.earlier.get('answered_wrongly', [])) or 'none'})."
         )
     lines.append(
         "- Retrieval alone is the engine's own `timings_ms.retrieve` of each answer; the full "
