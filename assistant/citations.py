@@ -92,19 +92,21 @@ class CheckedAnswer:
     dropped_sentences: int
 
 
-def check_cited_text(text: str, passages: Sequence[Passage], *, dropped: int = 0) -> CheckedAnswer:
+def check_cited_text(text: str, passages: Sequence[Passage]) -> CheckedAnswer:
     """Keep only sentences with a marker whose passage supports them; renumber the rest.
 
     ``text`` carries citation numbers that index ``passages`` (1-based).
     """
     kept_sentences: list[str] = []
+    dropped = 0
     unsupported = 0
     dropped_sentences = 0
     for sentence in _answer_sentences(text):
         numbers = [int(n) for m in MARKER.finditer(sentence) for n in m.group(1).split(",")]
         claim = strip_markers(sentence)
-        valid = [n for n in dict.fromkeys(numbers) if 1 <= n <= len(passages)]
-        dropped += len(numbers) - len([n for n in numbers if 1 <= n <= len(passages)])
+        in_range = [n for n in numbers if 1 <= n <= len(passages)]
+        dropped += len(numbers) - len(in_range)
+        valid = list(dict.fromkeys(in_range))
         backed = [n for n in valid if _backs(claim, passages[n - 1])]
         unsupported += len(valid) - len(backed)
         if not claim:

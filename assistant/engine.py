@@ -188,12 +188,12 @@ class Assistant:
         self, question: str, query: Query, passages: list[Passage], notices: Sequence[str] = ()
     ) -> Iterator[StreamEvent]:
         backend = "extractive" if not notices else "extractive (fallback)"
-        selection = self._extractive.select(query.text, query.context, passages)
-        if not selection.quotes:
+        quotes = self._extractive.select(query.text, query.context, passages)
+        if not quotes:
             yield StreamEvent(delta=DECLINE)
             yield StreamEvent(answer=self._decline(question, backend, list(notices)))
             return
-        text, citations = compose_extractive(selection.quotes)
+        text, citations = compose_extractive(quotes)
         for i, citation in enumerate(citations):
             yield StreamEvent(delta=("" if i == 0 else " ") + f"{citation.quote} [{citation.id}]")
         yield StreamEvent(

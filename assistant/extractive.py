@@ -69,14 +69,6 @@ class Scored:
     strength: float
 
 
-@dataclass(frozen=True)
-class Selection:
-    """Sentences grouped into quotes: adjacent sentences of one passage form one quote."""
-
-    quotes: list[list[Sentence]]
-    best_score: float
-
-
 class ExtractiveAnswerer:
     def __init__(
         self,
@@ -103,12 +95,16 @@ class ExtractiveAnswerer:
             if name.lower() not in STOPWORDS and not all(self._known(t) for t in terms(name))
         ]
 
-    def select(self, question: str, context: str, passages: Sequence[Passage]) -> Selection:
+    def select(
+        self, question: str, context: str, passages: Sequence[Passage]
+    ) -> list[list[Sentence]]:
+        """The sentences to quote, grouped by passage in reading order; [] means decline."""
+        if self.unknown_names(question):
+            return []
         scored = self.score(question, context, passages)
-        if not scored or scored[0].strength < self._min_support or self.unknown_names(question):
-            return Selection([], scored[0].strength if scored else 0.0)
-        chosen = self._choose(scored, self._weights(question))
-        return Selection(_group(chosen), scored[0].strength)
+        if not scored or scored[0].strength < self._min_support:
+            return []
+        return _group(self._choose(scored))
 
     def score(self, question: str, context: str, passages: Sequence[Passage]) -> list[Scored]:
         sentences = _sentences(passages)
@@ -122,7 +118,7 @@ class ExtractiveAnswerer:
         vectors = self._embed([normalise(probe)] + [normalise(s.text) for s in sentences])
         dense = vectors[1:] @ vectors[0]
         soft = self._soft_matcher(question, sentences)
-        passage_terms = {p.id: frozenset(terms(p.text)) for p in passages}
+        passage_terms = _terms_by_passage(sentences)
         fits = self._answer_type_check(question)
         scored = []
         for sentence, similarity in zip(sentences, dense, strict=True):
@@ -202,7 +198,8 @@ class ExtractiveAnswerer:
     ) -> Callable[[str, Sentence], float]:
         """Credit for a question word whose embedding is close to a word of the sentence."""
         asked = {stem(w): w for w in _content_words(question)}
-        vocab = sorted(set(asked.values()) | {w for s in sentences for w in _content_words(s.text)})
+        said = {id(s): _content_words(s.text) for s in sentences}
+        vocab = sorted(set(asked.values()) | {w for found in said.values() for w in found})
         if not asked or not vocab:
             return lambda term, sentence: 0.0
         index = {w: i for i, w in enumerate(vocab)}
@@ -215,14 +212,14 @@ class ExtractiveAnswerer:
                 return 0.0
             key = (term, id(sentence))
             if key not in cache:
-                mine = [index[w] for w in _content_words(sentence.text)]
+                mine = [index[w] for w in said[id(sentence)]]
                 best = float(np.max(vectors[mine] @ vectors[index[word]])) if mine else 0.0
                 cache[key] = best if best >= SOFT_MATCH else 0.0
             return cache[key]
 
         return soft
 
-    def _choose(self, scored: list[Scored], weights: dict[str, float]) -> list[Scored]:
+    def _choose(self, scored: list[Scored]) -> list[Scored]:
         best = scored[0]
         chosen = [best]
         covered = set(best.covered)
@@ -272,6 +269,14 @@ def _sentences(passages: Sequence[Passage]) -> list[Sentence]:
                 )
             )
     return out
+
+
+def _terms_by_passage(sentences: list[Sentence]) -> dict[str, frozenset[str]]:
+    """Each passage's terms: the union of its sentences' (they cover its text)."""
+    found: dict[str, set[str]] = {}
+    for sentence in sentences:
+        found.setdefault(sentence.passage.id, set()).update(sentence.terms)
+    return {pid: frozenset(t) for pid, t in found.items()}
 
 
 def _repeats(candidate: Scored, chosen: list[Scored]) -> bool:

@@ -92,9 +92,7 @@ class Indexer:
         todo = self._plan(corpus.articles, heads, report)
         # Into an empty store, what this ingest writes is the whole store: its terms then
         # build the BM25 index without reading every document back (slow at scale).
-        written: list[tuple[str, list[str]]] | None = None if heads else []
-        if written is not None and self._store.count():
-            written = None
+        written: list[tuple[str, list[str]]] | None = [] if self._store.count() == 0 else None
         self._write(todo, heads, report, progress, written)
         self._remove_missing(paths, corpus.articles, heads, report)
         report.chunks_total = self._store.count()
@@ -198,7 +196,7 @@ class Indexer:
         """Write chunk 0 of each article last: its hash marks the article complete.
 
         Into a collection that was empty when this ingest began nothing can collide, so
-        plain add() is used: it skips upsert's existence checks (~25% of Chroma's time).
+        the store adds (new=True), skipping upsert's existence checks (~25% of Chroma's time).
         """
         for lo, hi in ((0, batch.head_start), (batch.head_start, len(batch.ids))):
             if hi > lo:
