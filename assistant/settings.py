@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     llm_retry_base_delay: float = Field(default=0.5, ge=0)
     llm_temperature: float = Field(default=0.0, ge=0, le=2)
     llm_context_window: int = Field(default=16384, ge=1024)
+    llm_verify: bool = True
 
     top_k: int = Field(default=8, ge=1, le=100)
     candidate_k: int = Field(default=30, ge=1, le=500)
