@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_DATASET = PROJECT_ROOT / "evals" / "qa.yaml"
 BUNDLED_BASELINE = PROJECT_ROOT / "evals" / "baseline.json"
+BUNDLED_CITATIONS = PROJECT_ROOT / "evals" / "citations"
+BUNDLED_CITATIONS_BASELINE = PROJECT_ROOT / "evals" / "citations-baseline.json"
 
 
 def register(subparsers: Any) -> None:
@@ -36,7 +39,8 @@ def register(subparsers: Any) -> None:
         type=Path,
         default=None,
         metavar="PATH",
-        help="cases in the evals/qa.yaml schema (default: the bundled evals/qa.yaml)",
+        help="cases in the evals/qa.yaml schema (default: the bundled evals/qa.yaml); with "
+        "--citations, a folder holding dev.yaml and test.yaml (default: evals/citations)",
     )
     parser.add_argument(
         "--output",
@@ -59,7 +63,7 @@ def register(subparsers: Any) -> None:
         default=None,
         metavar="PATH",
         help="compare with this baseline (default: evals/baseline.json for the bundled "
-        "dataset, none for other datasets)",
+        "dataset, evals/citations-baseline.json with --citations, none for other datasets)",
     )
     parser.add_argument(
         "--update-baseline",
@@ -72,11 +76,30 @@ def register(subparsers: Any) -> None:
         default="lexical",
         help="who decides whether passages support a sentence (default: lexical, offline)",
     )
+    parser.add_argument(
+        "--citations",
+        action="store_true",
+        help="run the citation benchmark instead: a scripted model replays good and corrupted "
+        "sentences and the engine's citation check is scored (offline; writes "
+        "DIR/citations.md and DIR/citations.json)",
+    )
+    parser.add_argument(
+        "--split",
+        choices=("dev", "test", "all"),
+        default=None,
+        help="with --citations: which split of the citation dataset to run (default: all)",
+    )
     parser.set_defaults(handler=run_eval)
 
 
 def run_eval(args: argparse.Namespace) -> int:
     from assistant.cli import load_settings_from_env, open_assistant
+    from assistant.errors import ConfigError
+
+    if args.citations:
+        return run_citations(args)
+    if args.split is not None:
+        raise ConfigError("--split applies to the citation benchmark only (add --citations)")
     from assistant.evaluation.dataset import corpus_texts, load_dataset
     from assistant.evaluation.judges import make_judge
     from assistant.evaluation.runner import run_dataset
@@ -229,5 +252,96 @@ def _progress_printer() -> Progress:
         if live:
             end = "\n" if done == total else ""
             print(f"\r\033[Keval {done}/{total} {result.case.id}", end=end, file=sys.stderr)
+
+    return report
+
+
+# -- the citation benchmark ------------------------------------------------------------
+
+
+def run_citations(args: argparse.Namespace) -> int:
+    from assistant.cli import load_settings_from_env, open_assistant
+    from assistant.evaluation.baseline import corpus_hash
+    from assistant.evaluation.citation_bench import load_citation_dataset, run_benchmark, splits_for
+    from assistant.evaluation.citation_report import (
+        RunInfo,
+        build_baseline,
+        compare,
+        engine_hash,
+        gate_failures,
+        load_baseline,
+        save_baseline,
+        summary_markdown,
+        write_report,
+    )
+    from assistant.evaluation.dataset import corpus_texts
+
+    settings = load_settings_from_env()
+    directory = _citations_directory(args)
+    baseline_path = _citations_baseline_path(args, directory)
+    texts = corpus_texts(settings.sources)
+    dataset = load_citation_dataset(directory, splits_for(args.split or "all"), texts)
+    run = run_benchmark(dataset, open_assistant=open_assistant, progress=_replay_printer())
+    compared = baseline_path is not None and not args.update_baseline
+    info = RunInfo(
+        dataset=_label(directory),
+        baseline=_label(baseline_path) if compared and baseline_path else None,
+        corpus_sha256=corpus_hash(texts),
+        engine_sha256=engine_hash(),
+    )
+    comparison = compare(run, load_baseline(baseline_path), info) if compared else None
+    failures = gate_failures(comparison)
+    written = write_report(args.report, run, info, comparison, failures)
+    print(summary_markdown(run, info, comparison, failures))
+    print(f"report: {written[0]}, {written[1]}", file=sys.stderr)
+    if args.update_baseline:
+        assert baseline_path is not None
+        save_baseline(baseline_path, build_baseline(run, info))
+        print(f"citation baseline written to {baseline_path}", file=sys.stderr)
+        return 0
+    return 1 if failures else 0
+
+
+def _citations_directory(args: argparse.Namespace) -> Path:
+    from assistant.errors import ConfigError
+
+    directory = (args.dataset or BUNDLED_CITATIONS).resolve()
+    if directory.is_file():
+        raise ConfigError(
+            f"with --citations, --dataset is a folder holding dev.yaml and test.yaml, "
+            f"not a file: {directory}"
+        )
+    return directory
+
+
+def _citations_baseline_path(args: argparse.Namespace, directory: Path) -> Path | None:
+    from assistant.errors import ConfigError
+
+    if args.baseline is not None:
+        return args.baseline
+    if directory == BUNDLED_CITATIONS.resolve():
+        return BUNDLED_CITATIONS_BASELINE
+    if args.update_baseline:
+        raise ConfigError(
+            "--update-baseline with a citation dataset other than evals/citations needs "
+            "--baseline PATH"
+        )
+    return None
+
+
+def _replay_printer() -> Callable[[int, int, Any], None]:
+    import os
+
+    live = sys.stderr.isatty() and os.environ.get("CI", "").lower() not in ("1", "true")
+
+    def report(done: int, total: int, result: Any) -> None:
+        if live:
+            end = "\n" if done == total else ""
+            replay = result.replay
+            print(
+                f"\r\033[Kcitations {done}/{total} {replay.citation_style} {replay.question.id}",
+                end=end,
+                file=sys.stderr,
+            )
 
     return report
