@@ -15,7 +15,7 @@ Citation styles:
 * ``unmarked``: the sentences without any marker.
 
 Requests without the answer prompt's ``Source passages:`` header (a verification or
-condense prompt) get ``other_reply(messages)``; by default ``SUPPORTED`` once per line.
+condense prompt) get ``other_reply(messages)``; by default ``n: SUPPORTED`` for every line.
 
 Standard library (and ``assistant.text``) only; deterministic; serves on 127.0.0.1 in a
 background thread::
@@ -204,9 +204,10 @@ def with_markers(sentence: str, markers: str) -> str:
 
 
 def supported_for_every_line(messages: Messages) -> str:
-    """The default reply to a request that is not an answer request: SUPPORTED per line."""
+    """The default reply to a request that is not an answer request: one numbered
+    ``n: SUPPORTED`` line per line of the prompt (enough for every item it can hold)."""
     lines = [line for line in last_user_text(messages).splitlines() if line.strip()]
-    return "\n".join("SUPPORTED" for _ in lines or [""])
+    return "\n".join(f"{n}: SUPPORTED" for n in range(1, max(len(lines), 1) + 1))
 
 
 # -- the server -----------------------------------------------------------------------------
