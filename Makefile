@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run chat slack test lint format eval bench clean
+.PHONY: run chat slack test lint format eval eval-citations bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ test: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/assistant eval
+
+eval-citations: $(STAMP)
+	$(BIN)/assistant eval --citations
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
