@@ -1,4 +1,12 @@
-"""Citation markers: numbering, checking and renumbering, also while streaming."""
+"""Citation markers: numbering, checking and renumbering, one sentence at a time.
+
+A model answer is read sentence by sentence. Each sentence's markers, `[n]` or the
+quote-anchored `[n: "verbatim quote"]`, name passages of the prompt; the claim is checked
+against them (assistant.grounding). A citation that does not back its claim is removed, a
+sentence left with none is removed, and a sentence the model left unmarked is cited to the
+retrieved passage that backs it, if one does. Kept sentences are renumbered in order of
+first use, and each citation quotes the exact span of its passage the claim rests on.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +16,9 @@ from dataclasses import dataclass, field
 
 from assistant.answer import Citation, Passage
 from assistant.extractive import Sentence
-from assistant.support import MARKER, strip_markers, support
-from assistant.text import sentence_spans, terms
-
-_PARTIAL_MARKER = re.compile(r"\[[\d,\s]*$")
-MIN_MARKER_SUPPORT = 0.25
+from assistant.grounding import ClaimChecker
+from assistant.support import MARKER, QUOTED_MARKER, strip_markers
+from assistant.text import sentence_spans
 
 
 def citation_for(number: int, passage: Passage, start: int, end: int) -> Citation:
@@ -41,86 +47,124 @@ def compose_extractive(quotes: Sequence[Sequence[Sentence]]) -> tuple[str, list[
 
 
 @dataclass
-class MarkerRenumberer:
-    """Maps the model's passage numbers to citation numbers in order of first use.
+class SentenceCheck:
+    """One sentence of a model answer after the check."""
 
-    Feed it text as it streams; a marker cut across pieces is held back until complete,
-    and a marker naming no passage is dropped and counted.
-    """
+    claim: str  # the sentence without its markers
+    cited: list[int]  # passage numbers (1-based, as in the prompt) that back it, kept
+    spans: dict[int, tuple[int, int]]  # passage number -> supporting span in the passage
+    removed: list[str] = field(default_factory=list)  # why citations were removed
+    dropped_markers: int = 0  # markers naming no passage
+    recited: bool = False  # unmarked by the model, cited by the check
+    empty: bool = False  # no words at all (markers only)
 
-    passage_count: int
-    order: list[int] = field(default_factory=list)
-    dropped: int = 0
-    _pending: str = ""
+    @property
+    def kept(self) -> bool:
+        return bool(self.cited)
 
-    def feed(self, piece: str) -> str:
-        text = self._pending + piece
-        partial = _PARTIAL_MARKER.search(text)
-        if partial and len(text) - partial.start() <= 24:
-            self._pending = text[partial.start() :]
-            text = text[: partial.start()]
-        else:
-            self._pending = ""
-        return MARKER.sub(self._replace, text)
 
-    def flush(self) -> str:
-        text, self._pending = self._pending, ""
-        return MARKER.sub(self._replace, text)
+def check_sentence(
+    sentence: str, passages: Sequence[Passage], checker: ClaimChecker
+) -> SentenceCheck:
+    """Check one sentence of a model answer against the passages its markers name."""
+    markers = _markers(sentence)
+    claim = strip_markers(sentence)
+    in_range = [(n, q) for n, q in markers if 1 <= n <= len(passages)]
+    dropped = len(markers) - len(in_range)
+    if not any(ch.isalnum() for ch in claim):
+        return SentenceCheck(claim, [], {}, dropped_markers=dropped, empty=True)
+    numbers = list(dict.fromkeys(n for n, _ in in_range))
+    if not numbers:
+        return _cite_unmarked(claim, passages, checker, dropped)
+    quotes = [next((q for m, q in in_range if m == n and q), None) for n in numbers]
+    verdict = checker.check(claim, [passages[n - 1] for n in numbers], quotes)
+    if not verdict.supported:
+        return SentenceCheck(
+            claim, [], {}, removed=[verdict.reason] * len(numbers), dropped_markers=dropped
+        )
+    spans = {numbers[i]: span for i, span in verdict.spans.items()}
+    backing = [n for n in numbers if n in spans]
+    unused = ["it does not back the sentence"] * (len(numbers) - len(backing))
+    return SentenceCheck(claim, backing, spans, removed=unused, dropped_markers=dropped)
 
-    def _replace(self, match: re.Match[str]) -> str:
-        kept: list[str] = []
-        for raw in match.group(1).split(","):
-            number = int(raw)
-            if not 1 <= number <= self.passage_count:
-                self.dropped += 1
-                continue
-            if number not in self.order:
-                self.order.append(number)
-            kept.append(f"[{self.order.index(number) + 1}]")
-        if not kept:
-            return ""
-        lead = match.group(0)[: len(match.group(0)) - len(match.group(0).lstrip())]
-        return lead + "".join(dict.fromkeys(kept))
+
+def _cite_unmarked(
+    claim: str,
+    passages: Sequence[Passage],
+    checker: ClaimChecker,
+    dropped: int,
+) -> SentenceCheck:
+    """A sentence without a usable marker: cite the retrieved passage that backs it best."""
+    best = None
+    for number, passage in enumerate(passages, start=1):
+        verdict = checker.check(claim, [passage])
+        if verdict.supported and (best is None or verdict.coverage > best[1].coverage):
+            best = (number, verdict)
+    if best is None:
+        reason = "no retrieved passage backs it"
+        return SentenceCheck(claim, [], {}, removed=[reason], dropped_markers=dropped)
+    number, verdict = best
+    return SentenceCheck(
+        claim, [number], {number: verdict.spans[0]}, dropped_markers=dropped, recited=True
+    )
+
+
+def _markers(sentence: str) -> list[tuple[int, str | None]]:
+    found: list[tuple[int, int, str | None]] = []
+    for match in QUOTED_MARKER.finditer(sentence):
+        found.append((match.start(), int(match.group(1)), match.group(2)))
+    plain = QUOTED_MARKER.sub(lambda m: " " * len(m.group(0)), sentence)
+    for match in MARKER.finditer(plain):
+        found += [(match.start(), int(n), None) for n in match.group(1).split(",")]
+    return [(n, q) for _, n, q in sorted(found, key=lambda item: item[0])]
 
 
 @dataclass
 class CheckedAnswer:
     text: str
     citations: list[Citation]
-    dropped_markers: int
-    unsupported_markers: int
-    dropped_sentences: int
+    sentences: list[SentenceCheck]
+
+    @property
+    def dropped_markers(self) -> int:
+        return sum(s.dropped_markers for s in self.sentences)
 
 
-def check_cited_text(text: str, passages: Sequence[Passage]) -> CheckedAnswer:
-    """Keep only sentences with a marker whose passage supports them; renumber the rest.
+class Numbering:
+    """Citation numbers in order of first use, as kept sentences arrive."""
 
-    ``text`` carries citation numbers that index ``passages`` (1-based).
-    """
-    kept_sentences: list[str] = []
-    dropped = 0
-    unsupported = 0
-    dropped_sentences = 0
-    for sentence in _answer_sentences(text):
-        numbers = [int(n) for m in MARKER.finditer(sentence) for n in m.group(1).split(",")]
-        claim = strip_markers(sentence)
-        in_range = [n for n in numbers if 1 <= n <= len(passages)]
-        dropped += len(numbers) - len(in_range)
-        valid = list(dict.fromkeys(in_range))
-        backed = [n for n in valid if _backs(claim, passages[n - 1])]
-        unsupported += len(valid) - len(backed)
-        if not claim:
-            continue
-        if not backed:
-            dropped_sentences += 1
-            continue
-        kept_sentences.append(_with_markers(claim, backed))
-    renumber = MarkerRenumberer(len(passages))
-    body = renumber.feed(" ".join(kept_sentences)) + renumber.flush()
-    citations = [
-        _best_quote(new, passages[old - 1], body) for new, old in enumerate(renumber.order, start=1)
-    ]
-    return CheckedAnswer(body.strip(), citations, dropped, unsupported, dropped_sentences)
+    def __init__(self) -> None:
+        self.order: list[int] = []
+
+    def render(self, check: SentenceCheck) -> str:
+        for number in check.cited:
+            if number not in self.order:
+                self.order.append(number)
+        return _with_markers(check.claim, [self.order.index(n) + 1 for n in check.cited])
+
+
+def assemble(checks: Sequence[SentenceCheck], passages: Sequence[Passage]) -> CheckedAnswer:
+    """The answer from its kept sentences: renumbered markers, one citation per passage."""
+    numbering = Numbering()
+    body = " ".join(numbering.render(c) for c in checks if c.kept)
+    citations = []
+    for new, old in enumerate(numbering.order, start=1):
+        spans = [c.spans[old] for c in checks if c.kept and old in c.cited and old in c.spans]
+        passage = passages[old - 1]
+        start, end = (min(s for s, _ in spans), max(e for _, e in spans)) if spans else (0, 0)
+        if end <= start:
+            start, end = 0, len(passage.text)
+        citations.append(citation_for(new, passage, passage.start + start, passage.start + end))
+    return CheckedAnswer(body, citations, list(checks))
+
+
+def check_cited_text(
+    text: str, passages: Sequence[Passage], checker: ClaimChecker
+) -> CheckedAnswer:
+    """Check every sentence of a whole model answer; ``text`` numbers index ``passages``."""
+    return assemble(
+        [check_sentence(s, passages, checker) for s in answer_sentences(text)], passages
+    )
 
 
 def _with_markers(claim: str, numbers: list[int]) -> str:
@@ -132,27 +176,50 @@ def _with_markers(claim: str, numbers: list[int]) -> str:
     return f"{stripped} {markers}"
 
 
-def _backs(claim: str, passage: Passage) -> bool:
-    result = support(claim, passage.text)
-    return result.coverage >= MIN_MARKER_SUPPORT and not _missing_numbers(result.missing)
+_TRAILING_MARKERS = re.compile(
+    r"([.!?][\"'”’)]*)((?:\s*\[\d+(?:\s*,\s*\d+)*\]|\s*\[\d+\s*:\s*[\"“”'][^\]]*?[\"“”']\s*\])+)[.!?]?"
+)
 
 
-def _missing_numbers(missing: Sequence[str]) -> bool:
-    return any(item[:1].isdigit() for item in missing)
-
-
-def _answer_sentences(text: str) -> list[str]:
+def answer_sentences(text: str) -> list[str]:
     """Split on sentence ends, keeping a marker that follows the full stop with its sentence."""
-    moved = re.sub(r"([.!?][\"'”’)]*)((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)[.!?]?", r"\2\1", text)
+    moved = _TRAILING_MARKERS.sub(r"\2\1", text)
     return [moved[s:e] for s, e in sentence_spans(moved)]
 
 
-def _best_quote(number: int, passage: Passage, answer: str) -> Citation:
-    """The sentence of the passage that shares most terms with what cites it."""
-    citing = set()
-    for sentence in _answer_sentences(answer):
-        if f"[{number}]" in sentence:
-            citing |= set(terms(strip_markers(sentence)))
-    spans = passage.sentences or ((0, len(passage.text)),)
-    best = max(spans, key=lambda span: len(citing & set(terms(passage.text[span[0] : span[1]]))))
-    return citation_for(number, passage, passage.start + best[0], passage.start + best[1])
+def removal_notices(checks: Sequence[SentenceCheck]) -> list[str]:
+    """What the check removed and why, in a reader's words."""
+    notices = []
+    dropped = sum(c.dropped_markers for c in checks)
+    if dropped:
+        notices.append(f"{_count(dropped, 'citation')} to no passage {_was(dropped)} removed.")
+    reasons: dict[str, int] = {}
+    partly = 0
+    for check in checks:
+        if check.empty:
+            continue
+        if not check.kept:
+            reason = check.removed[-1] if check.removed else "no source backs it"
+            reasons[reason] = reasons.get(reason, 0) + 1
+        elif check.removed:
+            partly += len(check.removed)
+    for reason, count in reasons.items():
+        notices.append(f"{_count(count, 'sentence')} {_was(count)} removed: {reason}.")
+    if partly:
+        notices.append(
+            f"{_count(partly, 'citation')} that did not back {_its(partly)} sentence "
+            f"{_was(partly)} removed."
+        )
+    return notices
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _was(n: int) -> str:
+    return "was" if n == 1 else "were"
+
+
+def _its(n: int) -> str:
+    return "its" if n == 1 else "their"

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from assistant.answer import Answer, Passage, StreamEvent, Turn, as_turns
-from assistant.citations import MarkerRenumberer, check_cited_text, compose_extractive
+from assistant.citations import (
+    Numbering,
+    SentenceCheck,
+    answer_sentences,
+    assemble,
+    check_sentence,
+    compose_extractive,
+    removal_notices,
+)
 from assistant.embeddings import Embedder, make_embedder
 from assistant.errors import InvalidQuestionError
 from assistant.extractive import ExtractiveAnswerer
+from assistant.grounding import ClaimChecker
 from assistant.indexing import Indexer, IngestReport, Progress, no_progress
 from assistant.lexical import LexicalIndex
 from assistant.prompts import load_prompt
@@ -27,6 +39,8 @@ DECLINE = (
 )
 NOT_GROUNDED_NOTICE = "The model's answer cited no source passage, so it was withheld."
 HistoryLike = Sequence[str | Turn | dict[str, Any]]
+PROMPT_NAMES = ("system", "answer", "condense", "verify")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,7 @@ class Assistant:
             max_sentences=settings.max_sentences,
             rare_idf=lexical.rare_idf(),
         )
+        self._checker = ClaimChecker(embed=embedder.embed, idf=lexical.idf, known=lexical.knows)
 
     # -- construction -----------------------------------------------------------
 
@@ -209,6 +224,7 @@ class Assistant:
     def _llm_answer(
         self, question: str, query: Query, passages: list[Passage]
     ) -> Iterator[StreamEvent]:
+        """Stream the model's answer one checked sentence at a time, then verify it."""
         from assistant.llm import Message, TransientLLMError
 
         assert self._chat is not None
@@ -217,49 +233,101 @@ class Assistant:
             passages=_numbered(passages) or "(no passages)", question=question
         )
         messages = [Message("system", system), Message("user", user)]
-        renumber = MarkerRenumberer(len(passages))
-        raw: list[str] = []
+        reader = _SentenceReader(passages, self._checker)
         try:
             for piece in self._chat.stream(messages):
-                raw.append(piece)
-                visible = renumber.feed(piece)
-                if visible:
-                    yield StreamEvent(delta=visible)
-            tail = renumber.flush()
-            if tail:
-                yield StreamEvent(delta=tail)
+                reader.add(piece)
+                if _leaks(reader.raw):
+                    break
+                yield from reader.shown(final=False)
+            else:
+                yield from reader.shown(final=True)
         except TransientLLMError as exc:
             notice = (
                 f"The language model was unavailable ({exc.reason}); "
                 "this answer was composed directly from the sources."
             )
-            yield StreamEvent(delta="\n\n" if raw else "")
+            yield StreamEvent(delta="\n\n" if reader.raw else "")
             yield from self._extractive_answer(question, query, passages, notices=[notice])
             return
-        yield StreamEvent(answer=self._checked(question, "".join(raw), passages, system))
+        yield StreamEvent(answer=self._checked(question, reader, passages))
 
-    def _checked(self, question: str, raw: str, passages: list[Passage], system: str) -> Answer:
-        if _leaks(raw, system):
+    def _checked(self, question: str, reader: _SentenceReader, passages: list[Passage]) -> Answer:
+        if _leaks(reader.raw):
             return self._decline(question, self.backend, ["The model's answer was withheld."])
-        checked = check_cited_text(raw, passages)
         notices = []
-        if checked.dropped_markers:
-            notices.append(f"{checked.dropped_markers} citation(s) to no passage were removed.")
-        if checked.unsupported_markers:
-            notices.append(
-                f"{checked.unsupported_markers} citation(s) their passage does not support "
-                "were removed."
-            )
-        if checked.dropped_sentences and checked.citations:
-            notices.append(f"{checked.dropped_sentences} uncited sentence(s) were removed.")
+        if self.settings.llm_verify and any(c.kept for c in reader.checks):
+            notices += self._verify(reader.checks, passages)
+        checked = assemble(reader.checks, passages)
+        notices = removal_notices(checked.sentences) + notices
         if not checked.citations:
-            if raw.strip() and "don't cover" not in raw:
+            if reader.raw.strip() and not _declines(reader.raw):
                 notices.append(NOT_GROUNDED_NOTICE)
             return self._decline(question, self.backend, notices)
         answer = Answer(question, checked.text, checked.citations, False, self.backend)
         answer.notices = notices
         answer.dropped_markers = checked.dropped_markers
         return answer
+
+    def _verify(self, checks: list[SentenceCheck], passages: list[Passage]) -> list[str]:
+        """The model labels each kept citation; what it does not find SUPPORTED is removed."""
+        from assistant.errors import LLMUnavailableError
+        from assistant.llm import TransientLLMError
+        from assistant.verification import Pair, UnreadableVerdicts, verify
+
+        cited = [(c, n) for c in checks if c.kept for n in c.cited]
+        pairs = [Pair(c.claim, passages[n - 1].text) for c, n in cited]
+        try:
+            labels = verify(self._chat, pairs)
+        except (TransientLLMError, LLMUnavailableError, UnreadableVerdicts) as exc:
+            log.warning("citation verification failed: %s", exc)
+            return [
+                "The model could not verify the citations "
+                f"({getattr(exc, 'reason', None) or exc}); they were checked by rules only."
+            ]
+        for (check, number), label in zip(cited, labels, strict=True):
+            if label != "SUPPORTED":
+                check.cited.remove(number)
+                check.removed.append(
+                    "its source says otherwise"
+                    if label == "CONTRADICTED"
+                    else "its source does not say that"
+                )
+        return []
+
+
+class _SentenceReader:
+    """Collects the model's stream and checks each sentence once it is complete."""
+
+    def __init__(self, passages: list[Passage], checker: ClaimChecker) -> None:
+        self.raw = ""
+        self.checks: list[SentenceCheck] = []
+        self._passages = passages
+        self._checker = checker
+        self._numbering = Numbering()
+
+    def add(self, piece: str) -> None:
+        self.raw += piece
+
+    def shown(self, *, final: bool) -> Iterator[StreamEvent]:
+        """Check the sentences completed so far; yield the kept ones as text."""
+        sentences = answer_sentences(self.raw)
+        if not final:
+            # The last sentence may still grow; so may the one before it while the last
+            # holds nothing but the start of a marker that belongs to it.
+            complete = len(sentences) - (1 if sentences and _has_words(sentences[-1]) else 2)
+            sentences = sentences[: max(complete, 0)]
+        for sentence in sentences[len(self.checks) :]:
+            check = (
+                SentenceCheck(strip_markers(sentence), [], {}, empty=True)
+                if _declines(sentence)
+                else check_sentence(sentence, self._passages, self._checker)
+            )
+            self.checks.append(check)
+            if check.kept:
+                lead = " " if self._numbering.order else ""
+                yield StreamEvent(delta=lead + self._numbering.render(check))
+                self._numbering.shown = True
 
 
 def _numbered(passages: list[Passage]) -> str:
@@ -269,14 +337,36 @@ def _numbered(passages: list[Passage]) -> str:
     )
 
 
-def _leaks(answer: str, system: str, window: int = 60) -> bool:
-    """True when the answer repeats a stretch of the system prompt."""
-    flat_answer, flat_system = squash(answer), squash(system)
-    step = window // 2
+def _leaks(answer: str, window: int = 60) -> bool:
+    """True when the answer repeats a stretch of any prompt template (system, answer...)."""
+    flat_answer = squash(answer)
+    if len(flat_answer) < window:
+        return False
     return any(
-        flat_system[i : i + window] in flat_answer
-        for i in range(0, max(len(flat_system) - window, 0) + 1, step)
+        stretch[i : i + window] in flat_answer
+        for stretch in _template_stretches()
+        for i in range(0, max(len(stretch) - window, 0) + 1, window // 2)
+        if len(stretch) >= window
     )
+
+
+@lru_cache(maxsize=1)
+def _template_stretches() -> tuple[str, ...]:
+    """The fixed text of every prompt, between its {variables}."""
+    stretches = []
+    for name in PROMPT_NAMES:
+        template = load_prompt(name).template
+        stretches += [squash(part) for part in re.split(r"\{\w+\}", template)]
+    return tuple(stretches)
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalpha() for ch in strip_markers(text))
+
+
+def _declines(text: str) -> bool:
+    """The model's own "The sources don't cover that.\""""
+    return "don't cover" in squash(text)
 
 
 def ingest(

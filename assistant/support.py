@@ -1,8 +1,8 @@
-"""The deterministic support test: does a passage back a sentence?
+"""Citation markers, and the lexical support test the evals' default judge uses.
 
-A sentence is supported when the evidence covers enough of its content terms and
-contains every number and name it states. The same test checks LLM answers at run
-time and scores citations in the evals.
+The engine checks model answers with assistant.grounding (names, quantities, polarity,
+coverage); this older test (coverage of content terms, plus numbers and names) is kept as
+the evals' lexical judge, so that the evals do not grade the engine with its own check.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from assistant.text import normalise, proper_names, squash, stem, terms
 
 SUPPORT_THRESHOLD = 0.6
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+# A marker that grounds its sentence in a verbatim quote: [3: "limited to 600,000 personnel"]
+QUOTED_MARKER = re.compile(r"\s*\[(\d+)\s*:\s*[\"“”']([^\]]*?)[\"“”']\s*\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 def strip_markers(text: str) -> str:
-    return MARKER.sub("", text).strip()
+    return MARKER.sub("", QUOTED_MARKER.sub("", text)).strip()
 
 
 @dataclass(frozen=True)

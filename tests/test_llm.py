@@ -26,6 +26,7 @@ def _llm_settings(data_dir: Path, base_url: str, **extra: Any) -> Settings:
         "llm_model": MODEL,
         "llm_retry_base_delay": 0.0,
         "llm_timeout": 2.0,
+        "llm_verify": False,
     }
     return load_settings(data_dir=data_dir, **{**values, **extra})
 
@@ -76,14 +77,19 @@ def test_plain_answer_is_checked_and_numbered(
     assert "[1] " in request["messages"][-1]["content"]
 
 
-def test_streamed_answer_arrives_in_pieces_with_whole_markers(
+def test_streamed_answer_arrives_in_checked_sentences_with_whole_markers(
     llm_assistant: Assistant, fake_openai: FakeOpenAIServer
 ) -> None:
-    fake_openai.responder(cite_passage_with("600,000"))
+    def respond(request: dict[str, Any]) -> str:
+        first = cite_passage_with("600,000")(request)
+        return f"{first} Bananas grow on volcanic islands [1]. {cite_passage_with('rejects any limits')(request)}"
+
+    fake_openai.responder(respond)
     events = list(llm_assistant.ask_stream(QUESTION))
     deltas = [e.delta for e in events if e.answer is None and e.delta]
-    assert len(deltas) > 3
-    assert all(not re.search(r"\[\d*$", d) for d in deltas), "a partial marker leaked"
+    assert len(deltas) == 2, deltas  # the unsupported middle sentence is never shown
+    assert all(re.search(r"\[\d+\]\.?$", d) for d in deltas), "a sentence lost its marker"
+    assert not any("Bananas" in d for d in deltas)
     assert re.sub(r"\s+", " ", "".join(deltas)).strip() == events[-1].answer.text
     assert fake_openai.chat_requests[-1]["stream"] is True
 
@@ -93,7 +99,7 @@ def test_marker_to_no_passage_is_removed_and_counted(
 ) -> None:
     def respond(request: dict[str, Any]) -> str:
         real = cite_passage_with("600,000")(request)
-        return real + " Kyiv rejects any cap [42]."
+        return real + " Bananas grow on volcanic islands [42]."
 
     fake_openai.responder(respond)
     answer = llm_assistant.ask(QUESTION)
@@ -134,14 +140,32 @@ def test_markers_are_renumbered_in_order_of_first_use(
     assert [c.id for c in answer.citations] == [1, 2]
 
 
-def test_answer_without_any_citation_becomes_a_decline(
+def test_answer_without_any_supported_sentence_becomes_a_decline(
     llm_assistant: Assistant, fake_openai: FakeOpenAIServer
 ) -> None:
-    fake_openai.reply("Ukraine's army will be capped at 600,000 soldiers, as everyone knows.")
+    fake_openai.reply("Ukraine's army will be capped at 750,000 soldiers, as everyone knows.")
     answer = llm_assistant.ask(QUESTION)
     assert answer.refused and answer.citations == []
     assert answer.text == DECLINE
     assert any("cited no source" in n for n in answer.notices)
+
+
+def test_unmarked_sentence_is_cited_to_the_passage_that_backs_it(
+    llm_assistant: Assistant, fake_openai: FakeOpenAIServer
+) -> None:
+    fake_openai.reply("Ukraine's army would be capped at 600,000 personnel.")
+    answer = llm_assistant.ask(QUESTION)
+    assert not answer.refused
+    assert answer.text == "Ukraine's army would be capped at 600,000 personnel [1]."
+    assert "600,000" in answer.citations[0].quote
+
+
+def test_marker_only_answer_is_never_supported(
+    llm_assistant: Assistant, fake_openai: FakeOpenAIServer
+) -> None:
+    fake_openai.reply("[1]. [2]. [3]. [4]. [5]. [6]. [7].")
+    answer = llm_assistant.ask(QUESTION)
+    assert answer.refused and answer.citations == []
 
 
 def test_model_that_says_sources_do_not_cover_is_a_decline(
@@ -161,7 +185,7 @@ def test_citation_the_passage_does_not_support_is_dropped(
     fake_openai.responder(respond)
     answer = llm_assistant.ask(QUESTION)
     assert "Bananas" not in answer.text
-    assert any("does not support" in n for n in answer.notices)
+    assert any("1 sentence was removed" in n for n in answer.notices), answer.notices
 
 
 def test_rate_limit_then_success_is_retried(

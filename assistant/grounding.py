@@ -1,0 +1,361 @@
+"""The deterministic citation check: does the cited passage back this sentence of an answer?
+
+A claim is compared with the sentences of the passage(s) it cites that match it best
+(the "window"; with a quote from the model, the sentences holding the quote):
+
+1. a claim with no words, or an unfinished one ending in a colon, is never supported;
+2. every name, place, organisation and country it states is in the window, allowing the
+   aliases of assistant/data/aliases.yaml (Washington for the United States);
+3. every quantity it states is in the window, in digits or in words (assistant/quantities);
+4. its polarity on the words it shares with the window agrees: a negator that reaches a
+   shared word on one side only, or an opposite word ("allows" for "bars"), contradicts;
+5. enough of its content is in the window: idf-weighted coverage of its words, with
+   credit for synonyms (assistant/data/synonyms.yaml) and for words whose embeddings
+   are close, so that strong rewording still passes.
+
+The check runs on every model answer, before and without any model verification.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.answer import Passage
+from assistant.lexicon import Lexicon, Token, default_lexicon
+from assistant.quantities import missing_quantities
+from assistant.text import STOPWORDS, normalise, squash
+
+MIN_COVERAGE = 0.6  # share of the claim's weighted content the window must state
+SOFT_MATCH = 0.5  # word-embedding similarity from which a word counts as paraphrased
+WINDOW_SENTENCES = 3
+WINDOW_GAIN = 0.15  # a further sentence joins the window when it adds this much coverage
+NAME_WEIGHT = 2.0  # times the mean idf: names weigh more than common words
+UNKNOWN_WEIGHT = 1.5  # times the highest idf seen: a word no article uses
+
+_NAME = re.compile(r"(?<![\w'’])([A-Z][\w’'‑-]*[A-Za-z][\w’'‑-]*|[A-Z]{2,}[0-9]*)")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    supported: bool
+    reason: str  # "" when supported; else why not, for notices and logs
+    coverage: float
+    spans: dict[int, tuple[int, int]] = field(default_factory=dict)  # passage -> quote span
+
+    @property
+    def contradicted(self) -> bool:
+        return self.reason.startswith("contradict")
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    passage: int  # index into the cited passages
+    start: int  # offsets in the passage text
+    end: int
+    tokens: tuple[Token, ...]
+    concepts: frozenset[str]
+
+
+class ClaimChecker:
+    """Checks claims against passages. Build one per engine; it caches passage sentences."""
+
+    def __init__(
+        self,
+        *,
+        embed: Callable[[list[str]], np.ndarray] | None = None,
+        idf: Callable[[str], float] | None = None,
+        known: Callable[[str], bool] | None = None,
+        lexicon: Lexicon | None = None,
+        min_coverage: float = MIN_COVERAGE,
+    ) -> None:
+        self._embed = embed
+        self._idf = idf
+        self._known = known
+        self._lexicon = lexicon or default_lexicon()
+        self._min_coverage = min_coverage
+        self._sentences: dict[tuple[str, int], list[_Sentence]] = {}
+        self._vectors: dict[str, np.ndarray] = {}
+
+    # -- the check ----------------------------------------------------------------
+
+    def check(
+        self,
+        claim: str,
+        passages: Sequence[Passage],
+        quotes: Sequence[str | None] = (),
+    ) -> Verdict:
+        """Does the claim rest on these passages (cited together)? quotes: one per passage."""
+        tokens = self._lexicon.tokens(claim)
+        content = [t for t in tokens if t.content and not _is_number(t)]
+        if not any(t.content for t in tokens):
+            return Verdict(False, "it says nothing", 0.0)
+        if claim.rstrip().endswith(":"):
+            return Verdict(False, "it is an unfinished sentence", 0.0)
+        anchors = {i: _find_quote(q, passages[i].text) for i, q in enumerate(quotes) if q}
+        window = self._window(content, passages, anchors)
+        spans = _spans(window, anchors)
+        window_text = " ".join(passages[s.passage].text[s.start : s.end] for s in window)
+        missing = self._missing_names(claim, tokens, window)
+        if missing:
+            return Verdict(False, f"its source does not name {missing[0]}", 0.0, spans)
+        numbers = missing_quantities(claim, window_text)
+        if numbers:
+            return Verdict(False, f"its source does not state {numbers[0]}", 0.0, spans)
+        if window and self._contradicts(tokens, window[0]):
+            return Verdict(False, "contradicted: its source says otherwise", 0.0, spans)
+        coverage = self._coverage(content, window)
+        if coverage < self._min_coverage:
+            return Verdict(False, "its source does not say that", coverage, spans)
+        return Verdict(True, "", coverage, spans)
+
+    # -- the window: the cited sentences that match the claim best -------------------
+
+    def _window(
+        self,
+        content: list[Token],
+        passages: Sequence[Passage],
+        anchors: dict[int, tuple[int, int] | None],
+    ) -> list[_Sentence]:
+        candidates = [s for i, p in enumerate(passages) for s in self._passage_sentences(i, p)]
+        if not candidates:
+            return []
+        weights = self._weights(content)
+        chosen: list[_Sentence] = []
+        for index, span in anchors.items():
+            if span is not None:
+                chosen += [s for s in candidates if s.passage == index and _overlaps(s, span)]
+        if not chosen:
+            chosen.append(max(candidates, key=lambda s: self._covered(weights, content, [s])))
+        total = sum(weights) or 1.0
+        while len(chosen) < WINDOW_SENTENCES:
+            base = self._covered(weights, content, chosen)
+            rest = [s for s in candidates if s not in chosen]
+            if not rest:
+                break
+            best = max(rest, key=lambda s: self._covered(weights, content, [*chosen, s]))
+            if (self._covered(weights, content, [*chosen, best]) - base) / total < WINDOW_GAIN:
+                break
+            chosen.append(best)
+        return chosen
+
+    def _passage_sentences(self, index: int, passage: Passage) -> list[_Sentence]:
+        key = (passage.id or passage.text[:64], hash(passage.text))
+        if key not in self._sentences:
+            spans = passage.sentences or ((0, len(passage.text)),)
+            found = []
+            for start, end in spans:
+                tokens = tuple(self._lexicon.tokens(passage.text[start:end]))
+                concepts = frozenset(c for t in tokens for c in t.concepts)
+                found.append(_Sentence(0, start, end, tokens, concepts))
+            if len(self._sentences) > 4096:
+                self._sentences.clear()
+            self._sentences[key] = found
+        return [
+            _Sentence(index, s.start, s.end, s.tokens, s.concepts) for s in self._sentences[key]
+        ]
+
+    @staticmethod
+    def _covered(weights: list[float], content: list[Token], window: list[_Sentence]) -> float:
+        concepts = frozenset().union(*(s.concepts for s in window)) if window else frozenset()
+        return sum(w for w, t in zip(weights, content, strict=True) if t.concepts & concepts)
+
+    # -- names ----------------------------------------------------------------------
+
+    def _missing_names(self, claim: str, tokens: list[Token], window: list[_Sentence]) -> list[str]:
+        concepts = frozenset().union(*(s.concepts for s in window)) if window else frozenset()
+        window_text = squash(" ".join(t.raw for s in window for t in s.tokens))
+        missing = []
+        for token in tokens:
+            if token.entity and f"@{token.entity}" not in concepts:
+                missing.append(claim[token.start : token.end])
+        for name in self._names(claim, tokens):
+            if not _name_in(name, window_text, concepts):
+                missing.append(name)
+        return missing
+
+    def _names(self, claim: str, tokens: list[Token]) -> list[str]:
+        """Capitalised words that are not titles, not aliases, and not sentence starts."""
+        entity_spans = [(t.start, t.end) for t in tokens if t.entity]
+        found = []
+        for match in _NAME.finditer(claim):
+            if any(s <= match.start() < e for s, e in entity_spans):
+                continue
+            for part in re.split(r"[‑-]", match.group(1)):
+                word = re.sub(r"['’]s?$", "", part)
+                lower = normalise(word)
+                if len(word) < 2 or not word[:1].isupper() or lower in STOPWORDS:
+                    continue
+                if lower in self._lexicon.titles:
+                    continue
+                if _starts_sentence(claim, match.start()) and not (
+                    lower in self._lexicon.places or word.isupper()
+                ):
+                    continue
+                found.append(word)
+        return found
+
+    # -- polarity -------------------------------------------------------------------
+
+    def _contradicts(self, claim_tokens: list[Token], sentence: _Sentence) -> bool:
+        """Does the claim flip the polarity of what it shares with the sentence?"""
+        lexicon = self._lexicon
+        claim_neg = lexicon.negated(claim_tokens)
+        source, source_neg = self._aligned_clause(claim_tokens, list(sentence.tokens))
+        source_keys: dict[str, bool] = {}
+        for token, negated in zip(source, source_neg, strict=True):
+            if token.content:
+                for concept in token.concepts:
+                    source_keys[concept] = source_keys.get(concept, False) or negated
+        agree = disagree = 0
+        for token, negated in zip(claim_tokens, claim_neg, strict=True):
+            if not token.content or _is_number(token):
+                continue
+            shared = [source_keys[c] for c in token.concepts if c in source_keys]
+            if not shared:
+                continue
+            if negated == any(shared):
+                agree += negated
+            else:
+                disagree += 1
+        flips = self._opposites(claim_tokens, claim_neg, source, source_neg)
+        agree += flips.count(False)
+        disagree += flips.count(True)
+        return disagree > agree
+
+    def _aligned_clause(
+        self, claim: list[Token], sentence: list[Token]
+    ) -> tuple[list[Token], list[bool]]:
+        """The clause(s) of the sentence sharing most with the claim, with negation flags."""
+        negated = self._lexicon.negated(sentence)
+        wanted = frozenset(c for t in claim if t.content for c in t.concepts)
+        clauses: list[list[int]] = [[]]
+        for i, token in enumerate(sentence):
+            if token.punct or token.raw in self._lexicon.boundaries:
+                clauses.append([])
+            clauses[-1].append(i)
+        shared = [
+            sum(1 for i in c if sentence[i].content and sentence[i].concepts & wanted)
+            for c in clauses
+        ]
+        best = max(shared, default=0)
+        keep = [i for c, n in zip(clauses, shared, strict=True) if n == best for i in c]
+        return [sentence[i] for i in keep], [negated[i] for i in keep]
+
+    def _opposites(
+        self,
+        claim: list[Token],
+        claim_neg: list[bool],
+        source: list[Token],
+        source_neg: list[bool],
+    ) -> list[bool]:
+        """For each opposite pair split across claim and source: True when it contradicts."""
+        claim_stems = {c: n for t, n in zip(claim, claim_neg, strict=True) for c in t.concepts}
+        source_stems = {c: n for t, n in zip(source, source_neg, strict=True) for c in t.concepts}
+        flips = []
+        for one, other in self._lexicon.opposites:
+            for mine, theirs in ((one, other), (other, one)):
+                said = mine & claim_stems.keys()
+                answered = theirs & source_stems.keys()
+                if not said or not answered or mine & source_stems.keys():
+                    continue
+                claim_negated = any(claim_stems[s] for s in said)
+                source_negated = any(source_stems[s] for s in answered)
+                flips.append(claim_negated == source_negated)
+        return flips
+
+    # -- coverage -------------------------------------------------------------------
+
+    def _coverage(self, content: list[Token], window: list[_Sentence]) -> float:
+        if not content:
+            return 1.0
+        weights = self._weights(content)
+        concepts = frozenset().union(*(s.concepts for s in window)) if window else frozenset()
+        credit = [1.0 if t.concepts & concepts else 0.0 for t in content]
+        unmatched = [i for i, c in enumerate(credit) if not c and not content[i].entity]
+        if unmatched and self._embed is not None and window:
+            others = [
+                t.raw
+                for s in window
+                for t in s.tokens
+                if t.content and not _is_number(t) and t.raw.isalpha()
+            ]
+            scores = self._soft([content[i].raw for i in unmatched], others)
+            for i, score in zip(unmatched, scores, strict=True):
+                credit[i] = score if score >= SOFT_MATCH else 0.0
+        return sum(w * c for w, c in zip(weights, credit, strict=True)) / sum(weights)
+
+    def _soft(self, words: list[str], others: list[str]) -> list[float]:
+        if not others:
+            return [0.0] * len(words)
+        mine = self._vectors_of(words)
+        theirs = self._vectors_of(list(dict.fromkeys(others)))
+        return [float(x) for x in (mine @ theirs.T).max(axis=1)]
+
+    def _vectors_of(self, words: list[str]) -> np.ndarray:
+        assert self._embed is not None
+        new = [w for w in dict.fromkeys(words) if w not in self._vectors]
+        if new:
+            if len(self._vectors) > 50_000:
+                self._vectors.clear()
+            for word, vector in zip(new, self._embed(new), strict=True):
+                self._vectors[word] = vector
+        return np.stack([self._vectors[w] for w in words])
+
+    def _weights(self, content: list[Token]) -> list[float]:
+        if self._idf is None:
+            return [NAME_WEIGHT if t.entity else 1.0 for t in content]
+        return [self._weight(t) for t in content]
+
+    def _weight(self, token: Token) -> float:
+        assert self._idf is not None
+        stems = [c for c in token.concepts if not c.startswith(("~", "@"))]
+        known = [s for s in stems if self._known is None or self._known(s)]
+        if not known:
+            return UNKNOWN_WEIGHT * max(self._idf(s) for s in stems) if stems else 1.0
+        return max(self._idf(s) for s in known)
+
+
+def _is_number(token: Token) -> bool:
+    return token.raw[:1].isdigit()
+
+
+def _starts_sentence(text: str, position: int) -> bool:
+    before = text[:position].rstrip()
+    return not before or before[-1] in '.!?:"“(['
+
+
+def _name_in(name: str, window_text: str, concepts: frozenset[str]) -> bool:
+    from assistant.lexicon import stem_word
+
+    flat = squash(name)
+    if re.search(rf"(?<!\w){re.escape(flat)}", window_text):
+        return True  # also Russia in Russian, Ukraine in Ukrainian
+    return stem_word(flat) in concepts
+
+
+def _find_quote(quote: str, text: str) -> tuple[int, int] | None:
+    """Where a model's quote stands in the passage, tolerant of typography and spacing."""
+    words = re.findall(r"\w+", normalise(quote))
+    if not words:
+        return None
+    pattern = r"\W+".join(re.escape(w) for w in words)
+    match = re.search(rf"(?<!\w){pattern}(?!\w)", normalise(text))
+    return (match.start(), match.end()) if match else None
+
+
+def _overlaps(sentence: _Sentence, span: tuple[int, int]) -> bool:
+    return sentence.start < span[1] and span[0] < sentence.end
+
+
+def _spans(
+    window: list[_Sentence], anchors: dict[int, tuple[int, int] | None]
+) -> dict[int, tuple[int, int]]:
+    """Per passage: the model's quote when found, else the best sentence of the window."""
+    spans: dict[int, tuple[int, int]] = {i: s for i, s in anchors.items() if s is not None}
+    for sentence in window:
+        spans.setdefault(sentence.passage, (sentence.start, sentence.end))
+    return spans

@@ -1,0 +1,186 @@
+"""Word tables kept as data (assistant/data/*.yaml) and the tokens the citation check reads.
+
+The tables: entity aliases (Washington for the United States), synonyms (army for armed
+forces), polarity words (not, bars, rules out) and number words. A `Token` carries the
+concepts a word stands for: its stem, its synonym groups and its entity, so that a claim
+and a passage can be compared on meaning rather than on spelling.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from assistant.errors import ConfigError
+from assistant.text import _IRREGULAR, STOPWORDS, normalise, stem
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+@lru_cache(maxsize=16)
+def load_table(name: str, directory: Path = DATA_DIR) -> dict[str, Any]:
+    path = directory / f"{name}.yaml"
+    try:
+        table = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"word table {name!r} cannot be read from {path}: {exc}") from None
+    if not isinstance(table, dict):
+        raise ConfigError(f"word table {name!r} at {path} must be a mapping")
+    return table
+
+
+@dataclass(frozen=True)
+class Token:
+    raw: str  # the word as written, lower-cased and typography-folded
+    start: int  # offsets in the text the token came from
+    end: int
+    concepts: frozenset[str]  # stem, synonym groups ("~3"), entity ("@russia")
+    content: bool  # carries meaning (not a stop word or punctuation)
+    punct: bool = False
+    entity: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The concept this token is weighed and reported as."""
+        return f"@{self.entity}" if self.entity else min(self.concepts, key=len, default=self.raw)
+
+
+_TOKEN = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:'[^\W\d_]+)*|[,;:.!?()]", re.UNICODE)
+
+
+def _phrase_pattern(phrase: str, *, exact_case: bool) -> re.Pattern[str]:
+    words = [re.escape(w) for w in re.split(r"[\s-]+", phrase.strip()) if w]
+    body = r"[\s-]+".join(words)
+    if phrase.lower().startswith("the "):
+        body = body.split(r"[\s-]+", 1)[1]  # "the alliance": the article is optional
+    flags = 0 if exact_case else re.IGNORECASE
+    return re.compile(rf"(?<![\w]){body}(?![\w])", flags)
+
+
+def stem_word(word: str) -> str:
+    word = word[:-2] if word.endswith("'s") else word
+    return stem(_IRREGULAR.get(word, word))
+
+
+class Lexicon:
+    """The tables, compiled once: entity and synonym phrases, polarity words."""
+
+    def __init__(self, directory: Path = DATA_DIR) -> None:
+        aliases = load_table("aliases", directory)
+        synonyms = load_table("synonyms", directory)
+        polarity = load_table("polarity", directory)
+        self.entities: list[tuple[re.Pattern[str], str]] = []
+        for group, members in aliases["groups"].items():
+            for member in sorted(members, key=len, reverse=True):
+                exact = member.replace(".", "").isupper()
+                self.entities.append((_phrase_pattern(member, exact_case=exact), group))
+        self.entities.sort(key=lambda item: -len(item[0].pattern))
+        self.titles = frozenset(t.lower() for t in aliases.get("titles", []))
+        self.places = frozenset(p.lower() for p in aliases.get("places", []))
+        self.entity_words = frozenset(
+            w.lower() for members in aliases["groups"].values() for m in members for w in m.split()
+        )
+        self.synonyms: dict[str, set[str]] = {}
+        self.synonym_phrases: list[tuple[re.Pattern[str], str]] = []
+        for number, group in enumerate(synonyms["groups"]):
+            self._add_group(f"~{number}", group)
+        self.negators = [tuple(_words_of(n)) for n in polarity["negators"]]
+        self.boundaries = frozenset(polarity["boundaries"])
+        self.reach = int(polarity.get("reach", 3))
+        groups = {
+            g[0]: frozenset(stem_word(w) for w in g if " " not in w) for g in polarity["antonyms"]
+        }
+        self.opposites = [(groups[a], groups[b]) for a, b in polarity["opposites"]]
+
+    def _add_group(self, label: str, group: list[str]) -> None:
+        for member in group:
+            if re.search(r"[\s-]", member):
+                self.synonym_phrases.append((_phrase_pattern(member, exact_case=False), label))
+            self.synonyms.setdefault(stem_word(normalise(member)), set()).add(label)
+
+    def tokens(self, text: str) -> list[Token]:
+        """The text's words and clause punctuation, with the concepts each stands for."""
+        flat = normalise(text)
+        taken = [False] * len(flat)
+        found: list[Token] = []
+        for pattern, group in self.entities:
+            source = text if pattern.flags & re.IGNORECASE == 0 else flat
+            for match in pattern.finditer(source):
+                if any(taken[match.start() : match.end()]):
+                    continue
+                taken[match.start() : match.end()] = [True] * (match.end() - match.start())
+                raw = flat[match.start() : match.end()]
+                concepts = frozenset({f"@{group}", *(stem_word(w) for w in _words_of(raw))})
+                found.append(Token(raw, match.start(), match.end(), concepts, True, entity=group))
+        phrase_groups: dict[tuple[int, int], set[str]] = {}
+        for pattern, label in self.synonym_phrases:
+            for match in pattern.finditer(flat):
+                if not any(taken[match.start() : match.end()]):
+                    phrase_groups.setdefault((match.start(), match.end()), set()).add(label)
+        for match in _TOKEN.finditer(flat):
+            if any(taken[match.start() : match.end()]):
+                continue
+            found.append(self._word(match, phrase_groups))
+        found.sort(key=lambda t: t.start)
+        return found
+
+    def _word(self, match: re.Match[str], phrase_groups: dict[tuple[int, int], set[str]]) -> Token:
+        raw = match.group(0)
+        if raw in ",;:.!?()":
+            return Token(raw, match.start(), match.end(), frozenset(), False, punct=True)
+        root = stem_word(raw)
+        concepts = {root, *self.synonyms.get(root, ())}
+        for (start, end), labels in phrase_groups.items():
+            if start <= match.start() and match.end() <= end:
+                concepts |= labels
+        bare = raw[:-2] if raw.endswith("'s") else raw
+        content = bare not in STOPWORDS and (len(bare) > 1 or bare.isdigit())
+        return Token(raw, match.start(), match.end(), frozenset(concepts), content)
+
+    def negated(self, tokens: list[Token]) -> list[bool]:
+        """For each token: does a negator in its clause reach it?"""
+        flags = [False] * len(tokens)
+        raws = [t.raw for t in tokens]
+        i = 0
+        while i < len(tokens):
+            size = self._negator_at(raws, i)
+            if not size:
+                i += 1
+                continue
+            reached = 0
+            j = i + size
+            while j < len(tokens) and reached < self.reach:
+                token = tokens[j]
+                if token.punct or token.raw in self.boundaries:
+                    break
+                if token.content:
+                    flags[j] = True
+                    reached += 1
+                j += 1
+            i += size
+        return flags
+
+    def _negator_at(self, raws: list[str], i: int) -> int:
+        if raws[i].endswith("n't") or raws[i] == "cannot":
+            return 1
+        for words in self.negators:
+            if tuple(raws[i : i + len(words)]) == words:
+                return len(words)
+        return 0
+
+    def is_negator(self, raws: list[str], i: int) -> bool:
+        return bool(self._negator_at(raws, i))
+
+
+def _words_of(text: str) -> list[str]:
+    return [m.group(0) for m in _TOKEN.finditer(normalise(text)) if m.group(0) not in ",;:.!?()"]
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    return Lexicon()

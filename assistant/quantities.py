@@ -1,0 +1,159 @@
+"""Quantities in text, written in digits or in words, as comparable values.
+
+"600,000", "600k", "six hundred thousand" and "600 000" are one value; "half" is 0.5
+and also 50 (per cent); "a quarter of a million" is 250,000; "$100bn" is 1e11 and "100".
+The words live in assistant/data/numbers.yaml.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from assistant.lexicon import load_table
+from assistant.text import normalise
+
+
+@dataclass(frozen=True)
+class Quantity:
+    text: str
+    values: frozenset[float]
+
+
+@dataclass(frozen=True)
+class _Words:
+    units: dict[str, float]
+    scales: dict[str, float]
+    fractions: dict[str, float]
+    suffixes: dict[str, float]
+    only_before_scale: frozenset[str]
+
+
+@lru_cache(maxsize=1)
+def _words() -> _Words:
+    table = load_table("numbers")
+    return _Words(
+        units={k: float(v) for k, v in table["units"].items()},
+        scales={k: float(v) for k, v in table["scales"].items()},
+        fractions={k: float(v) for k, v in table["fractions"].items()},
+        suffixes={k: float(v) for k, v in table["suffixes"].items()},
+        only_before_scale=frozenset(table.get("only_before_scale", [])),
+    )
+
+
+_DIGITS = re.compile(r"(?<![\w.])(\d{1,3}(?:[, ]\d{3})+|\d+(?:\.\d+)?)(?:\s?(%|per ?cent))?")
+
+
+def quantities(text: str) -> list[Quantity]:
+    """Every quantity stated in text, digits and words alike."""
+    flat = normalise(text).replace("-", " ")
+    return _digit_quantities(flat) + _word_quantities(flat)
+
+
+def _digit_quantities(flat: str) -> list[Quantity]:
+    found: list[Quantity] = []
+    suffixes = _words().suffixes
+    scales = _words().scales
+    for match in _DIGITS.finditer(flat):
+        raw = match.group(1)
+        value = float(raw.replace(",", "").replace(" ", ""))
+        values = {value}
+        if match.group(2):
+            values.add(value / 100)
+        after = flat[match.end() : match.end() + 12]
+        suffix = re.match(r"\s?([a-z]+)", after)
+        if suffix and not match.group(2):
+            word = suffix.group(1)
+            factor = suffixes.get(word) if after[:1] != " " else None
+            factor = factor or scales.get(word)
+            if factor:
+                values.add(value * factor)
+        found.append(Quantity(match.group(0), frozenset(values)))
+    return found
+
+
+def _word_quantities(flat: str) -> list[Quantity]:
+    """Runs of number words: "a quarter of a million", "six hundred thousand", "half"."""
+    words = _words()
+    tokens = [(m.group(0), m.start(), m.end()) for m in re.finditer(r"[a-z]+", flat)]
+    found: list[Quantity] = []
+    i = 0
+    while i < len(tokens):
+        word = tokens[i][0]
+        following = tokens[i + 1][0] if i + 1 < len(tokens) else ""
+        if not _is_number_word(word) or (
+            word in words.only_before_scale and following not in words.scales
+        ):
+            i += 1
+            continue
+        value, j = _read_number(tokens, i)
+        start, end = tokens[i][1], tokens[j - 1][2]
+        values = {value}
+        if tokens[i][0] in words.fractions and j == i + 1:
+            values.add(value * 100)  # "half" of something is also 50 per cent
+        found.append(Quantity(flat[start:end], frozenset(values)))
+        i = j
+    return found
+
+
+def _is_number_word(word: str) -> bool:
+    words = _words()
+    return word in words.units or word in words.fractions
+
+
+def _read_number(tokens: list[tuple[str, int, int]], i: int) -> tuple[float, int]:
+    """Read number words from i; returns the value and the index after the last one used."""
+    words = _words()
+    total = 0.0
+    current = 0.0
+    j = i
+    fraction = 0.0
+    while j < len(tokens):
+        word = tokens[j][0]
+        if word in words.units:
+            current += words.units[word]
+        elif word in words.fractions and current == 0 and total == 0:
+            fraction = words.fractions[word]
+        elif word in words.scales and (current or total or fraction):
+            scale = words.scales[word]
+            if fraction:
+                current = fraction * scale
+                fraction = 0.0
+            else:
+                current = (current or 1) * scale
+            if scale >= 1000:
+                total += current
+                current = 0.0
+        elif (
+            word in ("and", "a", "an", "of")
+            and j + 1 < len(tokens)
+            and _continues(tokens[j + 1][0])
+        ):
+            pass
+        else:
+            break
+        j += 1
+    value = total + current + fraction
+    return value, max(j, i + 1)
+
+
+def _continues(word: str) -> bool:
+    words = _words()
+    return word in words.units or word in words.scales or word in ("a", "an")
+
+
+def missing_quantities(claim: str, evidence: str) -> list[str]:
+    """The claim's quantities that the evidence does not state in any form."""
+    stated = [q.values for q in quantities(evidence)]
+    return [
+        q.text
+        for q in quantities(claim)
+        if not any(
+            _same(value, other) for values in stated for other in values for value in q.values
+        )
+    ]
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0)
