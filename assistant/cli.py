@@ -185,14 +185,21 @@ def run_chat(args: argparse.Namespace) -> int:
 
 
 def _stream_answer(assistant: Assistant, question: str, history: list[dict[str, str]]) -> Answer:
+    """Print checked sentences as they come; if the final check changed them, reprint."""
     final = None
+    shown = ""
     for event in assistant.ask_stream(question, history):
         if event.answer is not None:
             final = event.answer
         else:
+            shown += event.delta
             print(event.delta, end="", flush=True)
     assert final is not None
     print()
+    if " ".join(shown.split()) != " ".join(final.text.split()):
+        print(f"(checked answer) {final.text}")
+    for notice in final.notices:
+        print(f"note: {notice}")
     return final
 
 

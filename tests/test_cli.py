@@ -94,6 +94,26 @@ def test_chat_streams_answers_and_lists_sources() -> None:
     assert "equally" in result.stdout.split("Sources:")[1].lower()
 
 
+def test_chat_reprints_the_answer_when_verification_removes_a_shown_sentence(
+    data_dir: Path, fake_openai: FakeOpenAIServer
+) -> None:
+    def answer(request):  # type: ignore[no-untyped-def]
+        first = cite_passage_with("600,000")(request)
+        return f"{first} {cite_passage_with('rejects any limits')(request)}"
+
+    fake_openai.responder(answer)
+    fake_openai.reply("1: SUPPORTED\n2: CONTRADICTED")
+    env = {"OPENAI_BASE_URL": fake_openai.base_url, "OPENAI_API_KEY": "test"}
+    result = run(
+        "chat", stdin="What limit does the draft set on Ukraine's armed forces?\n", env=env
+    )
+    assert result.returncode == 0, result.stderr
+    streamed, checked = result.stdout.split("(checked answer)")
+    assert "rejects any limits" in streamed
+    assert "rejects any limits" not in checked.split("Sources:")[0]
+    assert "note: 1 sentence was removed: its source says otherwise." in result.stdout
+
+
 def test_ingest_builds_then_skips_with_a_summary(tmp_path: Path) -> None:
     env = {"ASSISTANT_DATA_DIR": str(tmp_path / "data")}
     first = run("ingest", str(SOURCES), env=env)
