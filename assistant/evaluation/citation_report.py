@@ -22,8 +22,8 @@ from assistant.evaluation.citation_bench import METRICS, BenchRun, Metric, Metri
 BASELINE_FORMAT = 1
 EPSILON = 1e-9
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# What decides how a replayed answer is checked: the engine's modules and its prompts.
-ENGINE_FILES = ("assistant/*.py", "prompts/*.md")
+# What decides how a replayed answer is checked: the engine's modules, data tables and prompts.
+ENGINE_FILES = ("assistant/*.py", "assistant/data/*", "prompts/*.md")
 
 
 @dataclass(frozen=True)
