@@ -46,6 +46,9 @@ def compose_extractive(quotes: Sequence[Sequence[Sentence]]) -> tuple[str, list[
     return " ".join(parts), citations
 
 
+UNMARKED_PAIR_POOL = 4  # an unmarked sentence may join two of its four closest passages
+
+
 @dataclass
 class SentenceCheck:
     """One sentence of a model answer after the check."""
@@ -94,19 +97,31 @@ def _cite_unmarked(
     checker: ClaimChecker,
     dropped: int,
 ) -> SentenceCheck:
-    """A sentence without a usable marker: cite the retrieved passage that backs it best."""
-    best = None
-    for number, passage in enumerate(passages, start=1):
-        verdict = checker.check(claim, [passage])
-        if verdict.supported and (best is None or verdict.coverage > best[1].coverage):
-            best = (number, verdict)
-    if best is None:
+    """A sentence without a usable marker: cite the retrieved passage(s) that back it best.
+
+    One passage when one backs it; otherwise two of the closest, as a model would cite a
+    sentence that joins facts from two places.
+    """
+    singles = [(n, checker.check(claim, [p])) for n, p in enumerate(passages, start=1)]
+    backing = [(n, v) for n, v in singles if v.supported]
+    if backing:
+        number, verdict = max(backing, key=lambda item: item[1].coverage)
+        spans = {number: verdict.spans[0]}
+        return SentenceCheck(claim, [number], spans, dropped_markers=dropped, recited=True)
+    closest = sorted(singles, key=lambda item: -item[1].coverage)[:UNMARKED_PAIR_POOL]
+    pairs = []
+    for i, (first, _) in enumerate(closest):
+        for second, _ in closest[i + 1 :]:
+            numbers = sorted((first, second))
+            verdict = checker.check(claim, [passages[n - 1] for n in numbers])
+            if verdict.supported and len(verdict.spans) == 2:
+                pairs.append((numbers, verdict))
+    if not pairs:
         reason = "no retrieved passage backs it"
         return SentenceCheck(claim, [], {}, removed=[reason], dropped_markers=dropped)
-    number, verdict = best
-    return SentenceCheck(
-        claim, [number], {number: verdict.spans[0]}, dropped_markers=dropped, recited=True
-    )
+    numbers, verdict = max(pairs, key=lambda item: item[1].coverage)
+    spans = {numbers[i]: span for i, span in verdict.spans.items()}
+    return SentenceCheck(claim, numbers, spans, dropped_markers=dropped, recited=True)
 
 
 def _markers(sentence: str) -> list[tuple[int, str | None]]:

@@ -26,15 +26,16 @@ import numpy as np
 
 from assistant.answer import Passage
 from assistant.lexicon import Lexicon, Token, default_lexicon
-from assistant.quantities import missing_quantities
+from assistant.quantities import is_number_word, missing_quantities
 from assistant.text import STOPWORDS, normalise, squash
 
-MIN_COVERAGE = 0.6  # share of the claim's weighted content the window must state
+MIN_COVERAGE = 0.55  # share of the claim's weighted content the window must state (dev knee)
 SOFT_MATCH = 0.5  # word-embedding similarity from which a word counts as paraphrased
 WINDOW_SENTENCES = 3
 WINDOW_GAIN = 0.15  # a further sentence joins the window when it adds this much coverage
+OPPOSITE_VOTES = 2  # an opposite word ("expected" for "unlikely") outweighs a shared negation
 NAME_WEIGHT = 2.0  # times the mean idf: names weigh more than common words
-UNKNOWN_WEIGHT = 1.5  # times the highest idf seen: a word no article uses
+UNKNOWN_WEIGHT = 1.0  # times the highest idf seen: a word no article uses
 
 _NAME = re.compile(r"(?<![\w'’])([A-Z][\w’'‑-]*[A-Za-z][\w’'‑-]*|[A-Z]{2,}[0-9]*)")
 
@@ -90,7 +91,9 @@ class ClaimChecker:
     ) -> Verdict:
         """Does the claim rest on these passages (cited together)? quotes: one per passage."""
         tokens = self._lexicon.tokens(claim)
-        content = [t for t in tokens if t.content and not _is_number(t)]
+        content = [
+            t for t in tokens if t.content and not _is_number(t) and not is_number_word(t.raw)
+        ]
         if not any(t.content for t in tokens):
             return Verdict(False, "it says nothing", 0.0)
         if claim.rstrip().endswith(":"):
@@ -105,7 +108,7 @@ class ClaimChecker:
         numbers = missing_quantities(claim, window_text)
         if numbers:
             return Verdict(False, f"its source does not state {numbers[0]}", 0.0, spans)
-        if window and self._contradicts(tokens, window[0]):
+        if window and self._contradicts(tokens, window):
             return Verdict(False, "contradicted: its source says otherwise", 0.0, spans)
         coverage = self._coverage(content, window)
         if coverage < self._min_coverage:
@@ -123,23 +126,32 @@ class ClaimChecker:
         candidates = [s for i, p in enumerate(passages) for s in self._passage_sentences(i, p)]
         if not candidates:
             return []
-        weights = self._weights(content)
+        full = self._weights(content)
+        # Growing the window for a name alone would let a swapped name find itself nearby.
+        weights = [0.0 if t.entity else w for t, w in zip(content, full, strict=True)]
+        total = sum(full) or 1.0
+
+        def gain(sentence: _Sentence, chosen: list[_Sentence], by: list[float] = weights) -> float:
+            before = self._covered(by, content, chosen)
+            return (self._covered(by, content, [*chosen, sentence]) - before) / total
+
         chosen: list[_Sentence] = []
         for index, span in anchors.items():
             if span is not None:
                 chosen += [s for s in candidates if s.passage == index and _overlaps(s, span)]
-        if not chosen:
-            chosen.append(max(candidates, key=lambda s: self._covered(weights, content, [s])))
-        total = sum(weights) or 1.0
         while len(chosen) < WINDOW_SENTENCES:
-            base = self._covered(weights, content, chosen)
             rest = [s for s in candidates if s not in chosen]
-            if not rest:
-                break
-            best = max(rest, key=lambda s: self._covered(weights, content, [*chosen, s]))
-            if (self._covered(weights, content, [*chosen, best]) - base) / total < WINDOW_GAIN:
+            best = max(rest, key=lambda s: gain(s, chosen), default=None)
+            if best is None or (chosen and gain(best, chosen) < WINDOW_GAIN):
                 break
             chosen.append(best)
+        # A claim citing several passages rests on each: each lends the sentence adding most.
+        for index in range(len(passages)):
+            own = [s for s in candidates if s.passage == index and s not in chosen]
+            if own and all(s.passage != index for s in chosen):
+                best = max(own, key=lambda s: gain(s, chosen, full))
+                if gain(best, chosen, full) > 0:
+                    chosen.append(best)
         return chosen
 
     def _passage_sentences(self, index: int, passage: Passage) -> list[_Sentence]:
@@ -200,50 +212,51 @@ class ClaimChecker:
 
     # -- polarity -------------------------------------------------------------------
 
-    def _contradicts(self, claim_tokens: list[Token], sentence: _Sentence) -> bool:
-        """Does the claim flip the polarity of what it shares with the sentence?"""
-        lexicon = self._lexicon
-        claim_neg = lexicon.negated(claim_tokens)
-        source, source_neg = self._aligned_clause(claim_tokens, list(sentence.tokens))
-        source_keys: dict[str, bool] = {}
-        for token, negated in zip(source, source_neg, strict=True):
-            if token.content:
-                for concept in token.concepts:
-                    source_keys[concept] = source_keys.get(concept, False) or negated
-        agree = disagree = 0
-        for token, negated in zip(claim_tokens, claim_neg, strict=True):
-            if not token.content or _is_number(token):
-                continue
-            shared = [source_keys[c] for c in token.concepts if c in source_keys]
-            if not shared:
-                continue
-            if negated == any(shared):
-                agree += negated
-            else:
-                disagree += 1
-        flips = self._opposites(claim_tokens, claim_neg, source, source_neg)
-        agree += flips.count(False)
-        disagree += flips.count(True)
-        return disagree > agree
+    def _contradicts(self, claim_tokens: list[Token], window: list[_Sentence]) -> bool:
+        """Does the claim flip the polarity of what it shares with the window?
 
-    def _aligned_clause(
-        self, claim: list[Token], sentence: list[Token]
-    ) -> tuple[list[Token], list[bool]]:
-        """The clause(s) of the sentence sharing most with the claim, with negation flags."""
-        negated = self._lexicon.negated(sentence)
-        wanted = frozenset(c for t in claim if t.content for c in t.concepts)
-        clauses: list[list[int]] = [[]]
-        for i, token in enumerate(sentence):
-            if token.punct or token.raw in self._lexicon.boundaries:
-                clauses.append([])
-            clauses[-1].append(i)
-        shared = [
-            sum(1 for i in c if sentence[i].content and sentence[i].concepts & wanted)
-            for c in clauses
-        ]
-        best = max(shared, default=0)
-        keep = [i for c, n in zip(clauses, shared, strict=True) if n == best for i in c]
-        return [sentence[i] for i in keep], [negated[i] for i in keep]
+        Each negation ("not", "bars", "rules out") on either side votes on the words it
+        reaches that the other side also uses: consistent when the other side negates one
+        of them too; inconsistent when the other side uses them only un-negated (unless it
+        is itself a negative sentence, "elections are impossible"). Opposite words
+        ("allows" for "bars") vote the same way. Contradicted: more inconsistent votes.
+        """
+        source = [t for s in window for t in s.tokens]
+        claim_neg = self._lexicon.negated(claim_tokens)
+        source_neg = [f for s in window for f in self._lexicon.negated(list(s.tokens))]
+        claim_map = _polarity_map(claim_tokens, claim_neg)
+        source_map = _polarity_map(source, source_neg)
+        votes = self._negation_votes(claim_tokens, claim_map, source_map, source)
+        votes += self._negation_votes(source, source_map, claim_map, claim_tokens)
+        flips = self._opposites(claim_tokens, claim_neg, source, source_neg)
+        votes += [not flip for flip in flips for _ in range(OPPOSITE_VOTES)]
+        return votes.count(False) > votes.count(True)
+
+    def _negation_votes(
+        self,
+        tokens: list[Token],
+        mine: dict[str, set[bool]],
+        theirs: dict[str, set[bool]],
+        their_tokens: list[Token],
+    ) -> list[bool]:
+        """True for each of this side's negations the other side agrees with, else False."""
+        votes = []
+        they_are_negative = self._lexicon.is_negative(their_tokens)
+        for _, reached in self._lexicon.negations(tokens):
+            verdicts = []
+            for j in reached:
+                shared = [c for c in tokens[j].concepts if c in theirs]
+                if not shared:
+                    continue
+                if any(True in theirs[c] for c in shared):
+                    verdicts.append(True)
+                elif not any(False in mine[c] for c in shared if c in mine):
+                    verdicts.append(False)
+            if True in verdicts:
+                votes.append(True)
+            elif verdicts and not they_are_negative:
+                votes.append(False)
+        return votes
 
     def _opposites(
         self,
@@ -274,7 +287,11 @@ class ClaimChecker:
             return 1.0
         weights = self._weights(content)
         concepts = frozenset().union(*(s.concepts for s in window)) if window else frozenset()
-        credit = [1.0 if t.concepts & concepts else 0.0 for t in content]
+        negative = self._negative(list(t for s in window for t in s.tokens))
+        credit = [
+            1.0 if t.concepts & concepts or (negative and self._negative([t])) else 0.0
+            for t in content
+        ]
         unmatched = [i for i, c in enumerate(credit) if not c and not content[i].entity]
         if unmatched and self._embed is not None and window:
             others = [
@@ -287,6 +304,10 @@ class ClaimChecker:
             for i, score in zip(unmatched, scores, strict=True):
                 credit[i] = score if score >= SOFT_MATCH else 0.0
         return sum(w * c for w, c in zip(weights, credit, strict=True)) / sum(weights)
+
+    def _negative(self, tokens: list[Token]) -> bool:
+        """Negates something: a negator ("bars") or a negative word ("impossible")."""
+        return bool(self._lexicon.negations(tokens)) or self._lexicon.is_negative(tokens)
 
     def _soft(self, words: list[str], others: list[str]) -> list[float]:
         if not others:
@@ -317,6 +338,15 @@ class ClaimChecker:
         if not known:
             return UNKNOWN_WEIGHT * max(self._idf(s) for s in stems) if stems else 1.0
         return max(self._idf(s) for s in known)
+
+
+def _polarity_map(tokens: list[Token], negated: list[bool]) -> dict[str, set[bool]]:
+    found: dict[str, set[bool]] = {}
+    for token, flag in zip(tokens, negated, strict=True):
+        if token.content and not _is_number(token):
+            for concept in token.concepts:
+                found.setdefault(concept, set()).add(flag)
+    return found
 
 
 def _is_number(token: Token) -> bool:
@@ -354,8 +384,10 @@ def _overlaps(sentence: _Sentence, span: tuple[int, int]) -> bool:
 def _spans(
     window: list[_Sentence], anchors: dict[int, tuple[int, int] | None]
 ) -> dict[int, tuple[int, int]]:
-    """Per passage: the model's quote when found, else the best sentence of the window."""
-    spans: dict[int, tuple[int, int]] = {i: s for i, s in anchors.items() if s is not None}
+    """Per passage: the model's quote when found, else the window's sentences in it."""
+    spans: dict[int, tuple[int, int]] = {}
     for sentence in window:
-        spans.setdefault(sentence.passage, (sentence.start, sentence.end))
+        start, end = spans.get(sentence.passage, (sentence.start, sentence.end))
+        spans[sentence.passage] = (min(start, sentence.start), max(end, sentence.end))
+    spans.update({i: s for i, s in anchors.items() if s is not None})
     return spans

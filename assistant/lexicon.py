@@ -43,6 +43,7 @@ class Token:
     content: bool  # carries meaning (not a stop word or punctuation)
     punct: bool = False
     entity: str | None = None
+    self_negated: bool = False  # "uncapped": the token stands for "not capped"
 
     @property
     def key(self) -> str:
@@ -50,7 +51,7 @@ class Token:
         return f"@{self.entity}" if self.entity else min(self.concepts, key=len, default=self.raw)
 
 
-_TOKEN = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:'[^\W\d_]+)*|[,;:.!?()]", re.UNICODE)
+_TOKEN = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:'[^\W\d_]+)*|[,;:.!?()]|[$€£]", re.UNICODE)
 
 
 def _phrase_pattern(phrase: str, *, exact_case: bool) -> re.Pattern[str]:
@@ -89,9 +90,15 @@ class Lexicon:
         self.synonym_phrases: list[tuple[re.Pattern[str], str]] = []
         for number, group in enumerate(synonyms["groups"]):
             self._add_group(f"~{number}", group)
-        self.negators = [tuple(_words_of(n)) for n in polarity["negators"]]
+        self.negators = [
+            tuple("*" if w == "*" else w for w in re.findall(r"\*|[^\s]+", normalise(n)))
+            for n in polarity["negators"]
+        ]
         self.boundaries = frozenset(polarity["boundaries"])
         self.reach = int(polarity.get("reach", 3))
+        self.negative_words = frozenset(polarity.get("negative_words", []))
+        self.negative_prefixes = tuple(polarity.get("negative_prefixes", []))
+        self.not_prefixed = frozenset(polarity.get("not_negative_prefixed", []))
         groups = {
             g[0]: frozenset(stem_word(w) for w in g if " " not in w) for g in polarity["antonyms"]
         }
@@ -140,41 +147,94 @@ class Lexicon:
                 concepts |= labels
         bare = raw[:-2] if raw.endswith("'s") else raw
         content = bare not in STOPWORDS and (len(bare) > 1 or bare.isdigit())
-        return Token(raw, match.start(), match.end(), frozenset(concepts), content)
+        positive = self._without_negative_prefix(raw)
+        if positive:
+            concepts |= {stem_word(positive), *self.synonyms.get(stem_word(positive), ())}
+        return Token(
+            raw,
+            match.start(),
+            match.end(),
+            frozenset(concepts),
+            content,
+            self_negated=bool(positive),
+        )
+
+    def _without_negative_prefix(self, word: str) -> str | None:
+        """ "uncapped" -> "capped"; None for a word that only starts like one ("united")."""
+        if word in self.not_prefixed or word.startswith("under"):
+            return None
+        for prefix in self.negative_prefixes:
+            rest = word[len(prefix) :].lstrip("-")
+            if word.startswith(prefix) and len(rest) >= 4 and rest.isalpha():
+                return rest
+        return None
 
     def negated(self, tokens: list[Token]) -> list[bool]:
-        """For each token: does a negator in its clause reach it?"""
-        flags = [False] * len(tokens)
+        """For each token: is it reached by an odd number of negators in its clause?
+
+        "not be barred from stationing troops" negates "stationing" twice: it is not negated.
+        """
+        counts = [0] * len(tokens)
+        for _, reached in self.negations(tokens):
+            for j in reached:
+                counts[j] += 1
+        return [count % 2 == 1 for count in counts]
+
+    def negations(self, tokens: list[Token]) -> list[tuple[int, list[int]]]:
+        """Each negator's position and the positions of the content words it reaches."""
+        found = []
         raws = [t.raw for t in tokens]
         i = 0
         while i < len(tokens):
-            size = self._negator_at(raws, i)
+            size = 0 if tokens[i].self_negated else self._negator_at(raws, i)
             if not size:
                 i += 1
                 continue
-            reached = 0
+            reached: list[int] = []
             j = i + size
-            while j < len(tokens) and reached < self.reach:
+            while j < len(tokens) and len(reached) < self.reach:
                 token = tokens[j]
                 if token.punct or token.raw in self.boundaries:
                     break
                 if token.content:
-                    flags[j] = True
-                    reached += 1
+                    reached.append(j)
                 j += 1
+            found.append((i, reached))
             i += size
-        return flags
+        found += [(i, [i]) for i, token in enumerate(tokens) if token.self_negated]
+        return found
+
+    def is_negative(self, tokens: list[Token]) -> bool:
+        """Holds a word that is negative in itself ("impossible", "uncapped")."""
+        raws = [t.raw for t in tokens]
+        return any(r in self.negative_words for r in raws) or any(t.self_negated for t in tokens)
 
     def _negator_at(self, raws: list[str], i: int) -> int:
         if raws[i].endswith("n't") or raws[i] == "cannot":
             return 1
         for words in self.negators:
-            if tuple(raws[i : i + len(words)]) == words:
-                return len(words)
+            size = _match_at(raws, i, words)
+            if size:
+                return size
         return 0
 
     def is_negator(self, raws: list[str], i: int) -> bool:
         return bool(self._negator_at(raws, i))
+
+
+def _match_at(raws: list[str], i: int, words: tuple[str, ...]) -> int:
+    """How many tokens from i the phrase covers ("*" takes one to three), or 0."""
+    if "*" not in words:
+        return len(words) if tuple(raws[i : i + len(words)]) == words else 0
+    star = words.index("*")
+    head, tail = words[:star], words[star + 1 :]
+    if tuple(raws[i : i + len(head)]) != head:
+        return 0
+    for gap in (1, 2, 3):
+        start = i + len(head) + gap
+        if tuple(raws[start : start + len(tail)]) == tail:
+            return len(head) + gap + len(tail)
+    return 0
 
 
 def _words_of(text: str) -> list[str]:

@@ -19,6 +19,7 @@ from assistant.text import normalise
 class Quantity:
     text: str
     values: frozenset[float]
+    unit: str | None = None  # a time unit that follows it: "three days" -> "day"
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class _Words:
     fractions: dict[str, float]
     suffixes: dict[str, float]
     only_before_scale: frozenset[str]
+    idioms: tuple[str, ...]
+    time_units: dict[str, str]  # word -> unit
 
 
 @lru_cache(maxsize=1)
@@ -39,6 +42,8 @@ def _words() -> _Words:
         fractions={k: float(v) for k, v in table["fractions"].items()},
         suffixes={k: float(v) for k, v in table["suffixes"].items()},
         only_before_scale=frozenset(table.get("only_before_scale", [])),
+        idioms=tuple(table.get("idioms", [])),
+        time_units={w: unit for unit, ws in table.get("time_units", {}).items() for w in ws},
     )
 
 
@@ -48,7 +53,17 @@ _DIGITS = re.compile(r"(?<![\w.])(\d{1,3}(?:[, ]\d{3})+|\d+(?:\.\d+)?)(?:\s?(%|p
 def quantities(text: str) -> list[Quantity]:
     """Every quantity stated in text, digits and words alike."""
     flat = normalise(text).replace("-", " ")
-    return _digit_quantities(flat) + _word_quantities(flat)
+    for idiom in _words().idioms:
+        flat = re.sub(rf"\b{re.escape(idiom)}\b", " " * len(idiom), flat)
+    found = _digit_quantities(flat) + _word_quantities(flat)
+    return [_with_unit(q, flat) for q in found]
+
+
+def _with_unit(quantity: Quantity, flat: str) -> Quantity:
+    position = flat.find(quantity.text)
+    following = re.match(r"\W*([a-z]+)", flat[position + len(quantity.text) :])
+    unit = _words().time_units.get(following.group(1)) if following else None
+    return Quantity(quantity.text, quantity.values, unit)
 
 
 def _digit_quantities(flat: str) -> list[Quantity]:
@@ -102,6 +117,12 @@ def _is_number_word(word: str) -> bool:
     return word in words.units or word in words.fractions
 
 
+def is_number_word(word: str) -> bool:
+    """A word that states a quantity ("two", "hundred", "half"): quantities check it."""
+    words = _words()
+    return _is_number_word(word) or word in words.scales
+
+
 def _read_number(tokens: list[tuple[str, int, int]], i: int) -> tuple[float, int]:
     """Read number words from i; returns the value and the index after the last one used."""
     words = _words()
@@ -144,15 +165,15 @@ def _continues(word: str) -> bool:
 
 
 def missing_quantities(claim: str, evidence: str) -> list[str]:
-    """The claim's quantities that the evidence does not state in any form."""
-    stated = [q.values for q in quantities(evidence)]
-    return [
-        q.text
-        for q in quantities(claim)
-        if not any(
-            _same(value, other) for values in stated for other in values for value in q.values
-        )
-    ]
+    """The claim's quantities that the evidence does not state in any form (or unit)."""
+    stated = quantities(evidence)
+    return [q.text for q in quantities(claim) if not any(_matches(q, other) for other in stated)]
+
+
+def _matches(claimed: Quantity, stated: Quantity) -> bool:
+    if claimed.unit and stated.unit and claimed.unit != stated.unit:
+        return False
+    return any(_same(a, b) for a in claimed.values for b in stated.values)
 
 
 def _same(a: float, b: float) -> bool:

@@ -352,7 +352,7 @@ def test_with_an_llm_the_page_names_the_model_and_answers_are_checked(
     assert result["notices"]
 
 
-def test_the_page_streams_the_model_text_then_shows_the_checked_answer(
+def test_the_page_streams_only_checked_sentences_of_the_model_answer(
     settings: Any, fake_openai: FakeOpenAIServer
 ) -> None:
     from assistant.engine import Assistant
@@ -366,7 +366,7 @@ def test_the_page_streams_the_model_text_then_shows_the_checked_answer(
         return f"Troops are capped at 600,000 [{n}]. The moon is made of green cheese [{n}]."
 
     fake_openai.default_responder = reply
-    llm = settings.model_copy(update={"openai_base_url": fake_openai.base_url})
+    llm = settings.model_copy(update={"openai_base_url": fake_openai.base_url, "llm_verify": False})
     chat = WebChat(
         assistant=Assistant.open(llm),
         feedback=FeedbackStore(llm.feedback_db),
@@ -377,11 +377,45 @@ def test_the_page_streams_the_model_text_then_shows_the_checked_answer(
     turns: list[Any] = []
     pages = [render_chat(step.turns, []) for step in chat.respond(ARMED_FORCES, turns)]
     streamed = [html for html in pages if "na-streaming" in html]
-    assert any("green cheese" in html for html in streamed)  # the model's text, as it came
+    assert any("600,000" in html for html in streamed)  # the checked sentence, as it came
     assert "na-pending" in "".join(streamed)  # its marks, not yet clickable
-    assert "green cheese" not in pages[-1]  # the checked answer replaced it
+    assert not any("green cheese" in html for html in pages)  # never shown, unchecked
     assert 'data-action="cite"' in pages[-1] and "600,000" in pages[-1]
     assert turns[0].answer.backend == "llm:gpt-4o-mini"
+
+
+def test_a_sentence_the_model_verifier_rejects_is_replaced_on_the_page(
+    settings: Any, fake_openai: FakeOpenAIServer
+) -> None:
+    from assistant.engine import Assistant
+    from assistant.feedback import FeedbackStore
+    from assistant.web.chat import WebChat
+    from assistant.web.render import render_chat
+    from assistant.web.settings import WebSettings
+
+    def reply(request: dict[str, Any]) -> str:
+        n = passage_number(request, "600,000")
+        m = passage_number(request, "Kyiv rejects any limits")
+        return (
+            f"Troops are capped at 600,000 [{n}]. "
+            f"Kyiv rejects any limits on its right to self-defence [{m}]."
+        )
+
+    fake_openai.responder(reply)
+    fake_openai.reply("1: SUPPORTED\n2: CONTRADICTED")
+    llm = settings.model_copy(update={"openai_base_url": fake_openai.base_url})
+    chat = WebChat(
+        assistant=Assistant.open(llm),
+        feedback=FeedbackStore(llm.feedback_db),
+        settings=WebSettings(suggestions=0),
+        examples=[],
+    )
+    chat.redraw_interval = 0.0
+    turns: list[Any] = []
+    pages = [render_chat(step.turns, []) for step in chat.respond(ARMED_FORCES, turns)]
+    assert any("rejects any limits" in html for html in pages if "na-streaming" in html)
+    assert "rejects any limits" not in pages[-1] and "600,000" in pages[-1]
+    assert "its source says otherwise" in pages[-1]
 
 
 # -- auth -----------------------------------------------------------------------------------
