@@ -110,15 +110,21 @@ def splits_for(choice: str) -> tuple[str, ...]:
     return SPLITS if choice == "all" else (choice,)
 
 
+def split_files(directory: Path, split: str) -> list[Path]:
+    """``dev.yaml`` first, then any ``dev-*.yaml`` written later, in name order."""
+    return [directory / f"{split}.yaml", *sorted(directory.glob(f"{split}-*.yaml"))]
+
+
 def load_citation_dataset(
     directory: Path, splits: Sequence[str], corpus_texts: Iterable[str]
 ) -> CitationDataset:
-    """Read ``<split>.yaml`` of each split; any problem raises DatasetError naming the case."""
+    """Read ``<split>.yaml`` (and ``<split>-*.yaml``) of each split; any problem raises
+    DatasetError naming the case."""
     questions: list[BenchQuestion] = []
     problems: list[str] = []
     first_seen: dict[str, str] = {}
-    for split in splits:
-        path = directory / f"{split}.yaml"
+    files = [(split, path) for split in splits for path in split_files(directory, split)]
+    for split, path in files:
         parsed, found = parse_questions(_read_yaml(path), split, path.name)
         problems += found
         for number, question in enumerate(parsed, start=1):
@@ -623,11 +629,18 @@ Progress = Callable[[int, int, ReplayResult], None]
 Opener = Callable[[Any], Any]  # settings -> an Assistant
 
 
+# The scripted model can cite only passages in its prompt. At the engine's default of 8,
+# a third of the scripted sentences lose their evidence to retrieval and go unscored; 16
+# keeps most of them, and gives the check more passages to confuse a claim with.
+BENCH_TOP_K = 16
+
+
 def bench_settings(base_url: str, **overrides: Any) -> Any:
     """The engine settings from the environment, answering through the scripted model with
     only the deterministic check (no model verification, no retries)."""
     from assistant.settings import load_settings
 
+    overrides.setdefault("top_k", BENCH_TOP_K)
     return load_settings(
         openai_base_url=base_url,
         openai_api_key="bench",
