@@ -27,6 +27,7 @@ import numpy as np
 from assistant.answer import Passage
 from assistant.lexicon import Lexicon, Token, default_lexicon
 from assistant.quantities import is_number_word, missing_quantities
+from assistant.support import strip_markers
 from assistant.text import STOPWORDS, normalise, squash
 
 MIN_COVERAGE = 0.55  # share of the claim's weighted content the window must state (dev knee)
@@ -90,6 +91,7 @@ class ClaimChecker:
         quotes: Sequence[str | None] = (),
     ) -> Verdict:
         """Does the claim rest on these passages (cited together)? quotes: one per passage."""
+        claim = strip_markers(claim)
         tokens = self._lexicon.tokens(claim)
         content = [
             t for t in tokens if t.content and not _is_number(t) and not is_number_word(t.raw)

@@ -51,7 +51,10 @@ class Token:
         return f"@{self.entity}" if self.entity else min(self.concepts, key=len, default=self.raw)
 
 
-_TOKEN = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:'[^\W\d_]+)*|[,;:.!?()]|[$€£]", re.UNICODE)
+_TOKEN = re.compile(
+    r"[0-9]+(?:[.,][0-9]+)*|non-[^\W\d_]+|[^\W\d_]+(?:'[^\W\d_]+)*|[,;:.!?()]|[$€£]",
+    re.UNICODE,
+)
 
 
 def _phrase_pattern(phrase: str, *, exact_case: bool) -> re.Pattern[str]:
