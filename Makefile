@@ -36,6 +36,25 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.run --out bench/results.md
 
+# The model-answer path with a real local model (not run in CI; see bench/llm/). llama.cpp is
+# compiled from source without native CPU tuning (a natively tuned build crashed here with
+# illegal instructions); about 8 minutes on 2 cores, once. --no-cache-dir: never reuse a cached
+# wheel that may have been built with other flags.
+LLM_VENV ?= .venv-llm
+LLM_STAMP := $(LLM_VENV)/.installed
+LLAMA_CPP_PYTHON ?= llama-cpp-python[server]==0.3.36
+GGUF ?= gguf==0.19.0
+
+$(LLM_STAMP):
+	$(PYTHON) -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/pip install --quiet --upgrade pip
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(LLM_VENV)/bin/pip install --no-cache-dir \
+	    '$(LLAMA_CPP_PYTHON)' '$(GGUF)'
+	touch $(LLM_STAMP)
+
+bench-llm: $(STAMP) $(LLM_STAMP)
+	$(BIN)/python -m bench.llm --out bench/results-llm.md
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 

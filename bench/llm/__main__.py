@@ -1,0 +1,3 @@
+from bench.llm.run import main
+
+raise SystemExit(main())
