@@ -89,6 +89,8 @@ class Lexicon:
         self.entity_words = frozenset(
             w.lower() for members in aliases["groups"].values() for m in members for w in m.split()
         )
+        self.framing = frozenset(stem_word(w) for w in synonyms.get("framing", []))
+        self.framing_weight = float(synonyms.get("framing_weight", 1.0))
         self.synonyms: dict[str, set[str]] = {}
         self.synonym_phrases: list[tuple[re.Pattern[str], str]] = []
         for number, group in enumerate(synonyms["groups"]):

@@ -19,7 +19,8 @@ from assistant.text import normalise
 class Quantity:
     text: str
     values: frozenset[float]
-    unit: str | None = None  # a time unit that follows it: "three days" -> "day"
+    unit: str | None = None  # "day" for "three days", "percent", "money"
+    start: int = 0  # where it stands in the normalised text
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class _Words:
     only_before_scale: frozenset[str]
     idioms: tuple[str, ...]
     time_units: dict[str, str]  # word -> unit
+    unit_days: dict[str, float]
 
 
 @lru_cache(maxsize=1)
@@ -44,6 +46,7 @@ def _words() -> _Words:
         only_before_scale=frozenset(table.get("only_before_scale", [])),
         idioms=tuple(table.get("idioms", [])),
         time_units={w: unit for unit, ws in table.get("time_units", {}).items() for w in ws},
+        unit_days={k: float(v) for k, v in table.get("unit_days", {}).items()},
     )
 
 
@@ -51,19 +54,39 @@ _DIGITS = re.compile(r"(?<![\w.])(\d{1,3}(?:[, ]\d{3})+|\d+(?:\.\d+)?)(?:\s?(%|p
 
 
 def quantities(text: str) -> list[Quantity]:
-    """Every quantity stated in text, digits and words alike."""
+    """Every quantity stated in text, digits and words alike, with its unit when it has one."""
     flat = normalise(text).replace("-", " ")
     for idiom in _words().idioms:
         flat = re.sub(rf"\b{re.escape(idiom)}\b", " " * len(idiom), flat)
-    found = _digit_quantities(flat) + _word_quantities(flat)
+    found = _digit_quantities(flat) + _word_quantities(flat) + _single_periods(flat)
     return [_with_unit(q, flat) for q in found]
 
 
+def _single_periods(flat: str) -> list[Quantity]:
+    """ "a year", "a decade": one of a time unit."""
+    units = _words().time_units
+    return [
+        Quantity(m.group(0), frozenset({1.0}), units[m.group(1)], m.start())
+        for m in re.finditer(r"(?<![\w])an? ([a-z]+)", flat)
+        if m.group(1) in units
+    ]
+
+
 def _with_unit(quantity: Quantity, flat: str) -> Quantity:
-    position = flat.find(quantity.text)
-    following = re.match(r"\W*([a-z]+)", flat[position + len(quantity.text) :])
-    unit = _words().time_units.get(following.group(1)) if following else None
-    return Quantity(quantity.text, quantity.values, unit)
+    """The unit that goes with a quantity: a time unit after it, %, or a currency."""
+    if quantity.unit:
+        return quantity
+    end = quantity.start + len(quantity.text)
+    after = re.match(r"[^a-z]*?([a-z]+)", flat[end : end + 20])
+    word = after.group(1) if after else ""
+    unit = _words().time_units.get(word)
+    before = flat[max(quantity.start - 2, 0) : quantity.start]
+    if unit is None and (any(c in before for c in "$€£") or word in _MONEY):
+        unit = "money"
+    return Quantity(quantity.text, quantity.values, unit, quantity.start)
+
+
+_MONEY = frozenset({"dollars", "euros", "pounds", "dollar", "euro", "pound", "usd", "eur"})
 
 
 def _digit_quantities(flat: str) -> list[Quantity]:
@@ -84,7 +107,8 @@ def _digit_quantities(flat: str) -> list[Quantity]:
             factor = factor or scales.get(word)
             if factor:
                 values.add(value * factor)
-        found.append(Quantity(match.group(0), frozenset(values)))
+        unit = "percent" if match.group(2) else None
+        found.append(Quantity(match.group(0), frozenset(values), unit, match.start()))
     return found
 
 
@@ -107,7 +131,7 @@ def _word_quantities(flat: str) -> list[Quantity]:
         values = {value}
         if tokens[i][0] in words.fractions and j == i + 1:
             values.add(value * 100)  # "half" of something is also 50 per cent
-        found.append(Quantity(flat[start:end], frozenset(values)))
+        found.append(Quantity(flat[start:end], frozenset(values), start=start))
         i = j
     return found
 
@@ -171,10 +195,30 @@ def missing_quantities(claim: str, evidence: str) -> list[str]:
 
 
 def _matches(claimed: Quantity, stated: Quantity) -> bool:
+    days = _words().unit_days
+    if claimed.unit in days and stated.unit in days:
+        return any(
+            _same(a * days[claimed.unit], b * days[stated.unit], tolerance=1e-3)
+            for a in claimed.values
+            for b in stated.values
+        )
     if claimed.unit and stated.unit and claimed.unit != stated.unit:
         return False
     return any(_same(a, b) for a in claimed.values for b in stated.values)
 
 
-def _same(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0)
+def _same(a: float, b: float, tolerance: float = 1e-9) -> bool:
+    return abs(a - b) <= tolerance * max(abs(a), abs(b), 1.0)
+
+
+def missing_periods(claim: str, evidence: str) -> list[str]:
+    """Time units the claim uses ("weeks") that the evidence never uses: "over the past few
+    weeks" is not "in recent months"."""
+    units = _words().time_units
+    stated = {units[w] for w in re.findall(r"[a-z]+", normalise(evidence)) if w in units}
+    counted = {q.unit for q in quantities(claim)}  # "three weeks" is checked as a quantity
+    return [
+        w
+        for w in dict.fromkeys(re.findall(r"[a-z]+", normalise(claim)))
+        if w in units and units[w] not in stated and units[w] not in counted
+    ]
