@@ -57,8 +57,12 @@ def metrics_json(metrics: Metrics) -> dict[str, Any]:
 
 
 def build_baseline(run: BenchRun, info: RunInfo) -> dict[str, Any]:
+    return {"format": BASELINE_FORMAT, **_run_record(run, info)}
+
+
+def _run_record(run: BenchRun, info: RunInfo) -> dict[str, Any]:
+    """What a run was measured on, and its metrics: shared by the baseline and the report."""
     return {
-        "format": BASELINE_FORMAT,
         "dataset": _dataset_record(run, info),
         "settings": {
             "sha256": settings_hash(run.settings),
@@ -271,16 +275,9 @@ def report_document(
     run: BenchRun, info: RunInfo, comparison: Comparison | None, failures: Sequence[str]
 ) -> dict[str, Any]:
     return {
-        "dataset": _dataset_record(run, info),
-        "settings": {
-            "sha256": settings_hash(run.settings),
-            "values": answer_settings(run.settings),
-        },
-        "corpus_sha256": info.corpus_sha256,
-        "engine_sha256": info.engine_sha256,
+        **_run_record(run, info),
         "seconds": round(run.seconds, 2),
         "baseline": info.baseline,
-        "metrics": metrics_json(run.metrics),
         "changes": [
             {
                 "split": c.split,
