@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,7 +30,13 @@ from bench.llm.proxy import RecordingProxy
 from bench.llm.questions import QUESTIONS, ROOT, Question, load_questions
 from bench.llm.report import RunInfo, render
 from bench.llm.scoring import Result
-from bench.llm.server import ServerConfig, chat_template_lines, llama_server, warm_up
+from bench.llm.server import (
+    Server,
+    ServerConfig,
+    chat_template_lines,
+    llama_server,
+    warm_up,
+)
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
@@ -58,22 +65,58 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    repo = args.repo.resolve()
     model_python = args.llm_venv / "bin" / "python"
     if not model_python.exists():
         print(f"error: {model_python} missing; `make bench-llm` builds it", file=sys.stderr)
         return 2
     started = time.perf_counter()
     load_start = os.getloadavg()
+    engine_state, harness_state = git_state(args.repo.resolve()), git_state(ROOT)
     model = ensure_model(args.model_dir)
     metadata = read_metadata(model_python, model)
     metadata["file"] = _shown(model)
     print("model metadata: " + json.dumps(metadata), file=sys.stderr)
     model_s = time.perf_counter() - started
-    questions = load_questions(args.questions)[: args.limit]
     config = ServerConfig(
         model_python, model, MODEL_ALIAS, args.n_ctx, args.threads, args.chat_format
     )
+    run = measure(config, args.repo.resolve(), load_questions(args.questions)[: args.limit])
+    info = RunInfo(
+        title="Model-answer path with a real local model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M)",
+        command=_command(argv),
+        date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        engine=f"{engine_state}; engine process imported `{run.engine}`",
+        harness=f"{harness_state} (bench/llm)",
+        model=metadata,
+        server_command=shlex.join(_shown_command(run.server.command)),
+        chat_template=run.template,
+        settings={"OPENAI_BASE_URL": "(recording proxy → llama.cpp)/v1", **ENGINE_SETTINGS},
+        question_sources=_sources_note([r.question for r in run.results]),
+        machine=_machine_note(load_start, args.threads),
+        timings=(
+            f"model check {model_s:.0f}s, server ready {run.server.seconds_to_ready:.0f}s and"
+            " warmed with one short completion (outside the timings below), engine open with a"
+            f" fresh index {run.engine_open_s:.0f}s, questions {run.questions_s / 60:.1f} min,"
+            f" whole run {(time.perf_counter() - started) / 60:.1f} min"
+        ),
+    )
+    args.out.write_text(render(info, run.results), encoding="utf-8")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+@dataclass
+class Run:
+    server: Server
+    template: str
+    engine: str
+    engine_open_s: float
+    results: list[Result]
+    questions_s: float
+
+
+def measure(config: ServerConfig, repo: Path, questions: Sequence[Question]) -> Run:
+    """Server, proxy, fresh index and engine process up; every question asked; all stopped."""
     logs = HERE / "logs"
     with (
         llama_server(config, logs / "server.log") as server,
@@ -81,33 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="bench-llm-index-") as data_dir,
         EngineWorker(repo, engine_env(repo, proxy.url, data_dir), logs / "engine.log") as engine,
     ):
-        template = _template_note(args.chat_format, server.log)
+        template = _template_note(config.chat_format, server.log)
         warm_up(server.url)
         asked = time.perf_counter()
         results = [ask(engine, proxy, q, i, len(questions)) for i, q in enumerate(questions, 1)]
         questions_s = time.perf_counter() - asked
-    info = RunInfo(
-        title="Model-answer path with a real local model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M)",
-        command=_command(argv),
-        date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        engine=git_state(repo) + f"; engine process imported `{engine.location}`",
-        harness=git_state(ROOT) + " (bench/llm)",
-        model=metadata,
-        server_command=shlex.join(_shown_command(server.command)),
-        chat_template=template,
-        settings={"OPENAI_BASE_URL": "(recording proxy → llama.cpp)/v1", **ENGINE_SETTINGS},
-        question_sources=_sources_note(questions),
-        machine=_machine_note(load_start, args.threads),
-        timings=(
-            f"model check {model_s:.0f}s, server ready {server.seconds_to_ready:.0f}s and warmed"
-            " with one short completion (outside the timings below), engine"
-            f" open with a fresh index {engine.open_s:.0f}s, questions {questions_s / 60:.1f} min,"
-            f" whole run {(time.perf_counter() - started) / 60:.1f} min"
-        ),
-    )
-    args.out.write_text(render(info, results), encoding="utf-8")
-    print(f"wrote {args.out}", file=sys.stderr)
-    return 0
+    return Run(server, template, engine.location, engine.open_s, results, questions_s)
 
 
 # -- the engine under test, in its own process --------------------------------------------

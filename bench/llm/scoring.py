@@ -10,7 +10,9 @@ from typing import Any
 from bench.llm.proxy import Exchange
 from bench.llm.questions import Question
 
-MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
+# A citation marker: [2], [2, 3], or quote-anchored, [2: "verbatim words"].
+MARKER = re.compile(r"\[\s*\d+(?:\s*[,:;][^\[\]]*)?\]")
+_QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”")
 _MARKER_AFTER_STOP = re.compile(r"([.!?][\"'”’)]*)((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=\S)")
 _DECLINE = re.compile(r"don['’]t cover", re.IGNORECASE)
@@ -107,8 +109,8 @@ def facts_present(text: str, facts: tuple[tuple[str, ...], ...]) -> list[bool]:
 
 def sentences(text: str) -> list[str]:
     """Split after . ! ? followed by space, keeping a marker written after the stop in its
-    sentence (`... troops. [1]` counts as one sentence)."""
-    moved = _MARKER_AFTER_STOP.sub(r"\2\1", text.strip())
+    sentence (`... troops. [1]` counts as one sentence); a marker's quote is not split."""
+    moved = _MARKER_AFTER_STOP.sub(r"\2\1", plain_markers(text).strip())
     parts = (p.strip() for p in _SENTENCE_END.split(moved))
     return [p for p in parts if p and re.search(r"\w", MARKER.sub("", p))]
 
@@ -118,7 +120,17 @@ def is_decline(text: str) -> bool:
 
 
 def markers(text: str) -> list[int]:
-    return [int(n) for m in MARKER.finditer(text) for n in m.group(0)[1:-1].split(",")]
+    """The passage numbers of every marker, in order."""
+    return [n for m in MARKER.finditer(text) for n in _numbers(m.group(0))]
+
+
+def plain_markers(text: str) -> str:
+    """Every marker as [n] or [n,m]: quotes dropped."""
+    return MARKER.sub(lambda m: "[" + ",".join(str(n) for n in _numbers(m.group(0))) + "]", text)
+
+
+def _numbers(marker: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\d+", _QUOTED.sub("", marker[1:-1]))]
 
 
 def marker_only(text: str) -> bool:
