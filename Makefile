@@ -53,7 +53,7 @@ $(LLM_STAMP):
 	touch $(LLM_STAMP)
 
 bench-llm: $(STAMP) $(LLM_STAMP)
-	$(BIN)/python -m bench.llm --out bench/results-llm.md
+	$(BIN)/python -m bench.llm --llm-venv $(LLM_VENV) --out bench/results-llm.md
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
