@@ -102,6 +102,11 @@ class Lexicon:
         self.boundaries = frozenset(polarity["boundaries"])
         self.reach = int(polarity.get("reach", 3))
         self.negative_words = frozenset(polarity.get("negative_words", []))
+        openers = sorted(polarity.get("answer_openers", []), key=len, reverse=True)
+        self.answer_opener = re.compile(
+            r"^\s*(?:" + "|".join(re.escape(o) for o in openers) + r")\s*[,:;.!\-–—]\s*",
+            re.IGNORECASE,
+        )
         self.negative_prefixes = tuple(polarity.get("negative_prefixes", []))
         self.not_prefixed = frozenset(polarity.get("not_negative_prefixed", []))
         groups = {
@@ -223,19 +228,35 @@ class Lexicon:
                 return size
         return 0
 
-    def is_negator(self, raws: list[str], i: int) -> bool:
-        return bool(self._negator_at(raws, i))
+    def negator_words(self, tokens: list[Token]) -> set[int]:
+        """Positions of the words that make up negators ("shut", "out", "of"; not the
+        "its troops" a "keep * out of" encloses), and of negative words."""
+        raws = [t.raw for t in tokens]
+        found: set[int] = set()
+        for i in range(len(raws)):
+            if raws[i] in self.negative_words or tokens[i].self_negated:
+                found.add(i)
+            for words in self.negators:
+                size = _match_at(raws, i, words)
+                if size:
+                    tail = words[words.index("*") + 1 :] if "*" in words else ()
+                    head = len(words) - len(tail) - (1 if tail else 0)
+                    found |= set(range(i, i + head)) | set(range(i + size - len(tail), i + size))
+                    break
+            if raws[i].endswith("n't") or raws[i] == "cannot":
+                found.add(i)
+        return found
 
 
 def _match_at(raws: list[str], i: int, words: tuple[str, ...]) -> int:
-    """How many tokens from i the phrase covers ("*" takes one to three), or 0."""
+    """How many tokens from i the phrase covers ("*" takes up to three), or 0."""
     if "*" not in words:
         return len(words) if tuple(raws[i : i + len(words)]) == words else 0
     star = words.index("*")
     head, tail = words[:star], words[star + 1 :]
     if tuple(raws[i : i + len(head)]) != head:
         return 0
-    for gap in (1, 2, 3):
+    for gap in (0, 1, 2, 3):
         start = i + len(head) + gap
         if tuple(raws[start : start + len(tail)]) == tail:
             return len(head) + gap + len(tail)
@@ -249,3 +270,13 @@ def _words_of(text: str) -> list[str]:
 @lru_cache(maxsize=1)
 def default_lexicon() -> Lexicon:
     return Lexicon()
+
+
+def without_answer_opener(claim: str, lexicon: Lexicon | None = None) -> str:
+    """ "Not really, because the draft never says who ..." -> "because the draft never ...":
+    an opening that answers the question is not part of the claim."""
+    opener = (lexicon or default_lexicon()).answer_opener
+    for _ in range(2):  # "Yes, on paper, ..."
+        match = opener.match(claim)
+        claim = claim[match.end() :] if match else claim
+    return claim

@@ -55,6 +55,8 @@ def checker() -> ClaimChecker:
             SANCTIONS,
         ),
         ("A full amnesty would go down badly in Kyiv.", SANCTIONS),
+        ("No, the draft bars NATO from stationing troops in Ukraine.", TROOPS),
+        ("Not really: Kyiv would have to stay non-nuclear.", TROOPS),
     ],
 )
 def test_faithful_rewording_is_supported(checker: ClaimChecker, claim: str, source: str) -> None:
@@ -77,7 +79,7 @@ def test_faithful_rewording_is_supported(checker: ClaimChecker, claim: str, sour
         ("The EU is not working on any plan to use the money.", SANCTIONS, "contradict"),
         ("Kyiv would be free to become a nuclear state.", TROOPS, "contradict"),
         (
-            "The frozen assets will be returned to Russian oligarchs through offshore trusts.",
+            "The frozen assets would be sold at auction to pay for new hospitals and schools.",
             SANCTIONS,
             "say",
         ),
