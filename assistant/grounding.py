@@ -113,7 +113,7 @@ class ClaimChecker:
         window = self._window(content, passages, anchors)
         spans = _spans(window, anchors)
         window_text = " ".join(passages[s.passage].text[s.start : s.end] for s in window)
-        missing = self._missing_names(claim, tokens, window)
+        missing = self._missing_names(claim, tokens, window, _context(passages, window))
         if missing:
             return Verdict(False, f"its source does not name {missing[0]}", 0.0, spans)
         numbers = missing_quantities(claim, window_text) + missing_periods(claim, window_text)
@@ -188,17 +188,53 @@ class ClaimChecker:
 
     # -- names ----------------------------------------------------------------------
 
-    def _missing_names(self, claim: str, tokens: list[Token], window: list[_Sentence]) -> list[str]:
+    def _missing_names(
+        self, claim: str, tokens: list[Token], window: list[_Sentence], context: str
+    ) -> list[str]:
+        """Names the window does not state. A name that only labels the document ("the
+        US-Russia peace plan") may come from the rest of the cited passage or its headline."""
         concepts = frozenset().union(*(s.concepts for s in window)) if window else frozenset()
+        framing = self._framing_entities(tokens)
+        around = frozenset(c for t in self._lexicon.tokens(context) for c in t.concepts)
         window_text = squash(" ".join(t.raw for s in window for t in s.tokens))
         missing = []
+        literal = self._literal_entities(tokens)
         for token in tokens:
-            if token.entity and f"@{token.entity}" not in concepts:
+            unstated = token.entity and f"@{token.entity}" not in concepts
+            if unstated and id(token) in framing and f"@{token.entity}" in around:
+                unstated = False
+            if unstated or (
+                id(token) in literal and not _name_in(token.raw, window_text, frozenset())
+            ):
                 missing.append(claim[token.start : token.end])
         for name in self._names(claim, tokens):
             if not _name_in(name, window_text, concepts):
                 missing.append(name)
         return missing
+
+    def _framing_entities(self, tokens: list[Token]) -> set[int]:
+        """Entities right before a framing word: "the US draft", "the US-Russia peace plan"."""
+        framing = self._lexicon.framing
+        found = set()
+        for i, token in enumerate(tokens):
+            if not token.entity:
+                continue
+            following = [t for t in tokens[i + 1 : i + 4] if not t.punct][:3]
+            if any(t.concepts & framing for t in following):
+                found.add(id(token))
+        return found
+
+    def _literal_entities(self, tokens: list[Token]) -> set[int]:
+        """In "the capital of Canada is Ottawa" the city is a city, not its government: when
+        a claim speaks of a capital or city and names two members of one group, each must be
+        named as such."""
+        if not any(t.raw in self._lexicon.city_words for t in tokens):
+            return set()
+        groups: dict[str, set[str]] = {}
+        for token in tokens:
+            if token.entity:
+                groups.setdefault(token.entity, set()).add(squash(token.raw))
+        return {id(t) for t in tokens if t.entity and len(groups[t.entity]) > 1}
 
     def _names(self, claim: str, tokens: list[Token]) -> list[str]:
         """Capitalised words that are not titles, not aliases, and not sentence starts."""
@@ -407,6 +443,12 @@ _CLAUSE_OPENERS = frozenset(
         "since",
     ]
 )
+
+
+def _context(passages: Sequence[Passage], window: list[_Sentence]) -> str:
+    """The cited passages and their headlines."""
+    cited = dict.fromkeys(s.passage for s in window)
+    return " . ".join(f"{passages[i].title} . {passages[i].text}" for i in cited)
 
 
 def _leading(window: list[_Sentence]) -> list[_Sentence]:

@@ -85,6 +85,7 @@ class Lexicon:
                 self.entities.append((_phrase_pattern(member, exact_case=exact), group))
         self.entities.sort(key=lambda item: -len(item[0].pattern))
         self.titles = frozenset(t.lower() for t in aliases.get("titles", []))
+        self.city_words = frozenset(w.lower() for w in aliases.get("city_words", []))
         self.places = frozenset(p.lower() for p in aliases.get("places", []))
         self.entity_words = frozenset(
             w.lower() for members in aliases["groups"].values() for m in members for w in m.split()

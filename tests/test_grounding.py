@@ -31,9 +31,15 @@ ARMY = (
 )
 
 
-def _passage(text: str) -> Passage:
+G7 = (
+    "If the UK, Canada, France, Germany, Italy and Japan were reluctant before the full-scale "
+    "invasion, there's even less chance of that happening now."
+)
+
+
+def _passage(text: str, title: str = "Title") -> Passage:
     spans = tuple(sentence_spans(text))
-    return Passage(f"p{hash(text)}", "src.md", "Title", "", text, 0, len(text), 0.0, spans)
+    return Passage(f"p{hash(text)}", "src.md", title, "", text, 0, len(text), 0.0, spans)
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +62,7 @@ def checker() -> ClaimChecker:
         ),
         ("A full amnesty would go down badly in Kyiv.", SANCTIONS),
         ("No, the draft bars NATO from stationing troops in Ukraine.", TROOPS),
+        ("Paris and Berlin were reluctant before the full-scale invasion.", G7),
         ("Not really: Kyiv would have to stay non-nuclear.", TROOPS),
     ],
 )
@@ -69,6 +76,8 @@ def test_faithful_rewording_is_supported(checker: ClaimChecker, claim: str, sour
     [
         ("The capital of Australia is Canberra.", SANCTIONS, "name"),
         ("The capital of Australia is Sydney.", SANCTIONS, "name"),
+        ("The capital of Canada is Ottawa.", G7, "name"),
+        ("The capital of France is Paris.", G7, "name"),
         ("The frozen assets are largely held by Euroclear in France.", SANCTIONS, "name"),
         ("European fighter jets would be stationed in Romania.", TROOPS, "name"),
         ("Ukraine's armed forces would be cut to 800,000 people.", ARMY, "state"),
@@ -131,3 +140,15 @@ def test_a_quote_from_the_model_anchors_the_citation_span(checker: ClaimChecker)
 )
 def test_quantities_in_digits_and_words(claim: str, evidence: str, missing: list[str]) -> None:
     assert missing_quantities(claim, evidence) == missing
+
+
+def test_a_name_that_labels_the_document_may_come_from_the_headline(
+    checker: ClaimChecker,
+) -> None:
+    passage = _passage(ARMY, title="What we know about the leaked US draft plan")
+    labelled = (
+        "The draft US peace plan calls for Ukraine to cut its armed forces to 600,000 people."
+    )
+    assert checker.check(labelled, [passage]).supported
+    claimed = "The US calls for Ukraine to cut its armed forces to 600,000 people."
+    assert "name US" in checker.check(claimed, [passage]).reason
