@@ -53,8 +53,11 @@ def parse_verdicts(reply: str, count: int) -> list[Label]:
             if word == "SUPPORTED"
             else ("CONTRADICTED" if word == "CONTRADICTED" else "NOT IN PASSAGE")
         )
-        if 1 <= number <= count:
-            found.setdefault(number, label)
+        if not 1 <= number <= count or found.get(number, label) != label:
+            # Labels for items never asked about, or two labels for one item: the model did
+            # not follow the list, so none of its labels can be trusted.
+            raise UnreadableVerdicts(f"the reply does not follow the {count} items asked about")
+        found[number] = label
     if len(found) != count:
         raise UnreadableVerdicts(f"the reply labelled {len(found)} of {count} citations")
     return [found[i] for i in range(1, count + 1)]

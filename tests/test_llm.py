@@ -320,8 +320,15 @@ def test_not_in_passage_for_the_only_sentence_is_a_decline(
 
 @pytest.mark.parametrize(
     "verify_reply",
-    ["Both look fine to me.", "1: SUPPORTED", "1: MAYBE\n2: SUPPORTED", ""],
-    ids=["prose", "one-label-missing", "unknown-label", "empty"],
+    [
+        "Both look fine to me.",
+        "1: SUPPORTED",
+        "1: MAYBE\n2: SUPPORTED",
+        "",
+        "1: SUPPORTED\n2: SUPPORTED\n3: CONTRADICTED",
+        "1: SUPPORTED\n1: CONTRADICTED\n2: SUPPORTED",
+    ],
+    ids=["prose", "one-label-missing", "unknown-label", "empty", "extra-item", "two-labels"],
 )
 def test_malformed_verdicts_leave_the_rules_to_decide(
     verifying_assistant: Assistant, fake_openai: FakeOpenAIServer, verify_reply: str
