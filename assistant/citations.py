@@ -58,7 +58,6 @@ class SentenceCheck:
     spans: dict[int, tuple[int, int]]  # passage number -> supporting span in the passage
     removed: list[str] = field(default_factory=list)  # why citations were removed
     dropped_markers: int = 0  # markers naming no passage
-    recited: bool = False  # unmarked by the model, cited by the check
     empty: bool = False  # no words at all (markers only)
 
     @property
@@ -107,7 +106,7 @@ def _cite_unmarked(
     if backing:
         number, verdict = max(backing, key=lambda item: item[1].coverage)
         spans = {number: verdict.spans[0]}
-        return SentenceCheck(claim, [number], spans, dropped_markers=dropped, recited=True)
+        return SentenceCheck(claim, [number], spans, dropped_markers=dropped)
     closest = sorted(singles, key=lambda item: -item[1].coverage)[:UNMARKED_PAIR_POOL]
     pairs = []
     for i, (first, _) in enumerate(closest):
@@ -121,7 +120,7 @@ def _cite_unmarked(
         return SentenceCheck(claim, [], {}, removed=[reason], dropped_markers=dropped)
     numbers, verdict = max(pairs, key=lambda item: item[1].coverage)
     spans = {numbers[i]: span for i, span in verdict.spans.items()}
-    return SentenceCheck(claim, numbers, spans, dropped_markers=dropped, recited=True)
+    return SentenceCheck(claim, numbers, spans, dropped_markers=dropped)
 
 
 def _markers(sentence: str) -> list[tuple[int, str | None]]:
@@ -171,15 +170,6 @@ def assemble(checks: Sequence[SentenceCheck], passages: Sequence[Passage]) -> Ch
             start, end = 0, len(passage.text)
         citations.append(citation_for(new, passage, passage.start + start, passage.start + end))
     return CheckedAnswer(body, citations, list(checks))
-
-
-def check_cited_text(
-    text: str, passages: Sequence[Passage], checker: ClaimChecker
-) -> CheckedAnswer:
-    """Check every sentence of a whole model answer; ``text`` numbers index ``passages``."""
-    return assemble(
-        [check_sentence(s, passages, checker) for s in answer_sentences(text)], passages
-    )
 
 
 def _with_markers(claim: str, numbers: list[int]) -> str:

@@ -237,9 +237,9 @@ class Assistant:
         try:
             for piece in self._chat.stream(messages):
                 reader.add(piece)
-                if _leaks(reader.raw):
-                    break
                 yield from reader.shown(final=False)
+                if reader.leaked:
+                    break
             else:
                 yield from reader.shown(final=True)
         except TransientLLMError as exc:
@@ -253,7 +253,7 @@ class Assistant:
         yield StreamEvent(answer=self._checked(question, reader, passages))
 
     def _checked(self, question: str, reader: _SentenceReader, passages: list[Passage]) -> Answer:
-        if _leaks(reader.raw):
+        if reader.leaked:
             return self._decline(question, self.backend, ["The model's answer was withheld."])
         notices = []
         if self.settings.llm_verify and any(c.kept for c in reader.checks):
@@ -301,6 +301,7 @@ class _SentenceReader:
 
     def __init__(self, passages: list[Passage], checker: ClaimChecker) -> None:
         self.raw = ""
+        self.leaked = False  # the model repeated a prompt: nothing more is shown
         self.checks: list[SentenceCheck] = []
         self._passages = passages
         self._checker = checker
@@ -310,14 +311,21 @@ class _SentenceReader:
         self.raw += piece
 
     def shown(self, *, final: bool) -> Iterator[StreamEvent]:
-        """Check the sentences completed so far; yield the kept ones as text."""
+        """Check the sentences completed so far; yield the kept ones as text.
+
+        Before anything new is shown (and at the end), the whole reply so far is checked
+        for a repeated prompt."""
         sentences = answer_sentences(self.raw)
         if not final:
             # The last sentence may still grow; so may the one before it while the last
             # holds nothing but the start of a marker that belongs to it.
             complete = len(sentences) - (1 if sentences and _has_words(sentences[-1]) else 2)
             sentences = sentences[: max(complete, 0)]
-        for sentence in sentences[len(self.checks) :]:
+        new = sentences[len(self.checks) :]
+        if (new or final) and _leaks(self.raw):
+            self.leaked = True
+            return
+        for sentence in new:
             check = (
                 SentenceCheck(strip_markers(sentence), [], {}, empty=True)
                 if _declines(sentence)
@@ -327,7 +335,6 @@ class _SentenceReader:
             if check.kept:
                 lead = " " if self._numbering.order else ""
                 yield StreamEvent(delta=lead + self._numbering.render(check))
-                self._numbering.shown = True
 
 
 def _numbered(passages: list[Passage]) -> str:
