@@ -197,10 +197,11 @@ class Lexicon:
         raws = [t.raw for t in tokens]
         i = 0
         while i < len(tokens):
-            size = 0 if tokens[i].self_negated else self._negator_at(raws, i)
-            if not size:
+            words = () if tokens[i].self_negated else self._negator_at(raws, i)
+            if not words:
                 i += 1
                 continue
+            size = words[-1] - i + 1
             reached: list[int] = []
             j = i + size
             while j < len(tokens) and len(reached) < self.reach:
@@ -220,14 +221,15 @@ class Lexicon:
         raws = [t.raw for t in tokens]
         return any(r in self.negative_words for r in raws) or any(t.self_negated for t in tokens)
 
-    def _negator_at(self, raws: list[str], i: int) -> int:
+    def _negator_at(self, raws: list[str], i: int) -> tuple[int, ...]:
+        """Positions of the words of the negator that starts at i (none: no negator)."""
         if raws[i].endswith("n't") or raws[i] == "cannot":
-            return 1
+            return (i,)
         for words in self.negators:
-            size = _match_at(raws, i, words)
-            if size:
-                return size
-        return 0
+            found = _match_at(raws, i, words)
+            if found:
+                return found
+        return ()
 
     def negator_words(self, tokens: list[Token]) -> set[int]:
         """Positions of the words that make up negators ("shut", "out", "of"; not the
@@ -237,31 +239,26 @@ class Lexicon:
         for i in range(len(raws)):
             if raws[i] in self.negative_words or tokens[i].self_negated:
                 found.add(i)
-            for words in self.negators:
-                size = _match_at(raws, i, words)
-                if size:
-                    tail = words[words.index("*") + 1 :] if "*" in words else ()
-                    head = len(words) - len(tail) - (1 if tail else 0)
-                    found |= set(range(i, i + head)) | set(range(i + size - len(tail), i + size))
-                    break
-            if raws[i].endswith("n't") or raws[i] == "cannot":
-                found.add(i)
+            found.update(self._negator_at(raws, i))
         return found
 
 
-def _match_at(raws: list[str], i: int, words: tuple[str, ...]) -> int:
-    """How many tokens from i the phrase covers ("*" takes up to three), or 0."""
+def _match_at(raws: list[str], i: int, words: tuple[str, ...]) -> tuple[int, ...]:
+    """Positions of the phrase's own words when it stands at i ("*" takes up to three
+    other words, which are not the phrase's), or () when it does not."""
     if "*" not in words:
-        return len(words) if tuple(raws[i : i + len(words)]) == words else 0
+        if tuple(raws[i : i + len(words)]) == words:
+            return tuple(range(i, i + len(words)))
+        return ()
     star = words.index("*")
     head, tail = words[:star], words[star + 1 :]
     if tuple(raws[i : i + len(head)]) != head:
-        return 0
+        return ()
     for gap in (0, 1, 2, 3):
         start = i + len(head) + gap
         if tuple(raws[start : start + len(tail)]) == tail:
-            return len(head) + gap + len(tail)
-    return 0
+            return (*range(i, i + len(head)), *range(start, start + len(tail)))
+    return ()
 
 
 def _words_of(text: str) -> list[str]:

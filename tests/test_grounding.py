@@ -11,6 +11,7 @@ import pytest
 from assistant.answer import Passage
 from assistant.embeddings import WordLlamaEmbedder
 from assistant.grounding import ClaimChecker
+from assistant.lexicon import default_lexicon
 from assistant.quantities import missing_quantities
 from assistant.text import sentence_spans
 
@@ -31,6 +32,11 @@ ARMY = (
 )
 
 
+ALLIANCES = (
+    "On alliances, the draft would lock Ukraine out of NATO by embedding neutrality in "
+    "Ukraine's constitution and adding a new NATO-level rule that Ukraine will not be "
+    "admitted in future."
+)
 G7 = (
     "If the UK, Canada, France, Germany, Italy and Japan were reluctant before the full-scale "
     "invasion, there's even less chance of that happening now."
@@ -64,6 +70,7 @@ def checker() -> ClaimChecker:
         ("No, the draft bars NATO from stationing troops in Ukraine.", TROOPS),
         ("Paris and Berlin were reluctant before the full-scale invasion.", G7),
         ("Not really: Kyiv would have to stay non-nuclear.", TROOPS),
+        ("Ukraine would be shut out of NATO for good.", ALLIANCES),
     ],
 )
 def test_faithful_rewording_is_supported(checker: ClaimChecker, claim: str, source: str) -> None:
@@ -152,3 +159,12 @@ def test_a_name_that_labels_the_document_may_come_from_the_headline(
     assert checker.check(labelled, [passage]).supported
     claimed = "The US calls for Ukraine to cut its armed forces to 600,000 people."
     assert "name US" in checker.check(claimed, [passage]).reason
+
+
+def test_negator_phrases_are_found_around_the_words_they_enclose() -> None:
+    lexicon = default_lexicon()
+    tokens = lexicon.tokens("Nato would keep its troops out of Ukraine, not of Poland.")
+    marked = {tokens[i].raw for i in lexicon.negator_words(tokens)}
+    assert marked == {"keep", "out", "of", "not"}
+    reached = {tokens[j].raw for _, found in lexicon.negations(tokens) for j in found}
+    assert reached == {"ukraine", "poland"}
