@@ -110,10 +110,11 @@ class ClaimChecker:
         if claim.rstrip().endswith(":"):
             return Verdict(False, "it is an unfinished sentence", 0.0)
         anchors = {i: _find_quote(q, passages[i].text) for i, q in enumerate(quotes) if q}
-        window = self._window(content, passages, anchors)
+        weights = self._weights(content)
+        window = self._window(content, weights, passages, anchors)
         spans = _spans(window, anchors)
         window_text = " ".join(passages[s.passage].text[s.start : s.end] for s in window)
-        missing = self._missing_names(claim, tokens, window, _context(passages, window))
+        missing = self._missing_names(claim, tokens, window, passages)
         if missing:
             return Verdict(False, f"its source does not name {missing[0]}", 0.0, spans)
         numbers = missing_quantities(claim, window_text) + missing_periods(claim, window_text)
@@ -121,7 +122,7 @@ class ClaimChecker:
             return Verdict(False, f"its source does not state {numbers[0]}", 0.0, spans)
         if window and self._contradicts(tokens, _leading(window)):
             return Verdict(False, "contradicted: its source says otherwise", 0.0, spans)
-        coverage = self._coverage(tokens, content, window)
+        coverage = self._coverage(tokens, content, weights, window)
         if coverage < self._min_coverage:
             return Verdict(False, "its source does not say that", coverage, spans)
         return Verdict(True, "", coverage, spans)
@@ -131,13 +132,13 @@ class ClaimChecker:
     def _window(
         self,
         content: list[Token],
+        full: list[float],
         passages: Sequence[Passage],
         anchors: dict[int, tuple[int, int] | None],
     ) -> list[_Sentence]:
         candidates = [s for i, p in enumerate(passages) for s in self._passage_sentences(i, p)]
         if not candidates:
             return []
-        full = self._weights(content)
         # Growing the window for a name alone would let a swapped name find itself nearby.
         weights = [0.0 if t.entity else w for t, w in zip(content, full, strict=True)]
         total = sum(full) or 1.0
@@ -189,20 +190,25 @@ class ClaimChecker:
     # -- names ----------------------------------------------------------------------
 
     def _missing_names(
-        self, claim: str, tokens: list[Token], window: list[_Sentence], context: str
+        self,
+        claim: str,
+        tokens: list[Token],
+        window: list[_Sentence],
+        passages: Sequence[Passage],
     ) -> list[str]:
         """Names the window does not state. A name that only labels the document ("the
         US-Russia peace plan") may come from the rest of the cited passage or its headline."""
         concepts = frozenset().union(*(s.concepts for s in window)) if window else frozenset()
         framing = self._framing_entities(tokens)
-        around = frozenset(c for t in self._lexicon.tokens(context) for c in t.concepts)
+        around: frozenset[str] | None = None  # the cited passages' and headlines' concepts
         window_text = squash(" ".join(t.raw for s in window for t in s.tokens))
         missing = []
         literal = self._literal_entities(tokens)
         for token in tokens:
             unstated = token.entity and f"@{token.entity}" not in concepts
-            if unstated and id(token) in framing and f"@{token.entity}" in around:
-                unstated = False
+            if unstated and id(token) in framing:
+                around = around if around is not None else self._cited_context(passages, window)
+                unstated = f"@{token.entity}" not in around
             if unstated or (
                 id(token) in literal and not _name_in(token.raw, window_text, frozenset())
             ):
@@ -211,6 +217,17 @@ class ClaimChecker:
             if not _name_in(name, window_text, concepts):
                 missing.append(name)
         return missing
+
+    def _cited_context(
+        self, passages: Sequence[Passage], window: list[_Sentence]
+    ) -> frozenset[str]:
+        """The concepts of the cited passages (their sentences are cached) and headlines."""
+        found: set[str] = set()
+        for index in dict.fromkeys(s.passage for s in window):
+            passage = passages[index]
+            found.update(c for s in self._passage_sentences(index, passage) for c in s.concepts)
+            found.update(c for t in self._lexicon.tokens(passage.title) for c in t.concepts)
+        return frozenset(found)
 
     def _framing_entities(self, tokens: list[Token]) -> set[int]:
         """Entities right before a framing word: "the US draft", "the US-Russia peace plan"."""
@@ -330,13 +347,16 @@ class ClaimChecker:
     # -- coverage -------------------------------------------------------------------
 
     def _coverage(
-        self, tokens: list[Token], content: list[Token], window: list[_Sentence]
+        self,
+        tokens: list[Token],
+        content: list[Token],
+        weights: list[float],
+        window: list[_Sentence],
     ) -> float:
         """The weighted share of the claim the window states; a clause of the claim that the
         window hardly states at all (an added detail) caps it."""
         if not content:
             return 1.0
-        weights = self._weights(content)
         credit = self._credit(tokens, content, window)
         total = sum(w * c for w, c in zip(weights, credit, strict=True)) / sum(weights)
         for clause in _clauses(tokens, content):
@@ -443,12 +463,6 @@ _CLAUSE_OPENERS = frozenset(
         "since",
     ]
 )
-
-
-def _context(passages: Sequence[Passage], window: list[_Sentence]) -> str:
-    """The cited passages and their headlines."""
-    cited = dict.fromkeys(s.passage for s in window)
-    return " . ".join(f"{passages[i].title} . {passages[i].text}" for i in cited)
 
 
 def _leading(window: list[_Sentence]) -> list[_Sentence]:
