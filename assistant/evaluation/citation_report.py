@@ -84,11 +84,6 @@ def _dataset_record(run: BenchRun, info: RunInfo) -> dict[str, Any]:
     }
 
 
-def save_baseline(path: Path, baseline: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(baseline, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 def load_baseline(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

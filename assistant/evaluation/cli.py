@@ -261,7 +261,7 @@ def _progress_printer() -> Progress:
 
 def run_citations(args: argparse.Namespace) -> int:
     from assistant.cli import load_settings_from_env, open_assistant
-    from assistant.evaluation.baseline import corpus_hash
+    from assistant.evaluation.baseline import corpus_hash, save_baseline
     from assistant.evaluation.citation_bench import load_citation_dataset, run_benchmark, splits_for
     from assistant.evaluation.citation_report import (
         RunInfo,
@@ -270,7 +270,6 @@ def run_citations(args: argparse.Namespace) -> int:
         engine_hash,
         gate_failures,
         load_baseline,
-        save_baseline,
         summary_markdown,
         write_report,
     )
