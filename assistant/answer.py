@@ -15,9 +15,11 @@ class Turn:
     content: str
 
 
-def as_turns(history: Sequence[str | Turn | dict[str, Any]] | None) -> list[Turn]:
-    """Earlier conversation: plain strings are earlier user questions."""
+def as_turns(history: str | Sequence[str | Turn | dict[str, Any]] | None) -> list[Turn]:
+    """Earlier conversation: plain strings are earlier user questions; one string is one turn."""
     turns: list[Turn] = []
+    if isinstance(history, str):
+        history = [history] if history.strip() else []
     for item in history or ():
         if isinstance(item, Turn):
             turns.append(item)

@@ -40,6 +40,8 @@ DECLINE = (
 NOT_GROUNDED_NOTICE = "The model's answer cited no source passage, so it was withheld."
 HistoryLike = Sequence[str | Turn | dict[str, Any]]
 PROMPT_NAMES = ("system", "answer", "condense", "verify")
+CONDENSE_TURNS = 6  # the condense prompt sees the last few turns only, each clipped
+CONDENSE_TURN_CHARS = 600
 log = logging.getLogger(__name__)
 
 
@@ -129,7 +131,7 @@ class Assistant:
 
     # -- the contract -----------------------------------------------------------
 
-    def ask(self, question: str, history: HistoryLike = ()) -> Answer:
+    def ask(self, question: str, history: str | HistoryLike = ()) -> Answer:
         answer: Answer | None = None
         for event in self.ask_stream(question, history):
             if event.answer is not None:
@@ -137,11 +139,11 @@ class Assistant:
         assert answer is not None
         return answer
 
-    def ask_stream(self, question: str, history: HistoryLike = ()) -> Iterator[StreamEvent]:
+    def ask_stream(self, question: str, history: str | HistoryLike = ()) -> Iterator[StreamEvent]:
         """Yield text as it is produced, then one event carrying the full Answer."""
         started = time.perf_counter()
         question = self.validate(question)
-        turns = as_turns(history)
+        turns, history_notices = self._bounded_history(history)
         query = self._standalone(question, turns)
         passages = self._retriever.retrieve(query, self.settings.top_k)
         retrieved_at = time.perf_counter()
@@ -158,6 +160,7 @@ class Assistant:
         assert answer is not None
         finished = time.perf_counter()
         answer.history = [t.content for t in turns if t.role == "user"]
+        answer.notices = history_notices + answer.notices
         answer.retrieved = passages
         answer.timings_ms = {
             "retrieve": (retrieved_at - started) * 1000,
@@ -176,7 +179,36 @@ class Assistant:
             )
         if has_control_characters(question):
             raise InvalidQuestionError("the question contains control characters")
+        if not _encodable(question):
+            raise InvalidQuestionError("the question contains invalid characters (lone surrogates)")
         return question.strip()
+
+    def _bounded_history(self, history: str | HistoryLike) -> tuple[list[Turn], list[str]]:
+        """The last `max_history_turns` turns, each checked like a question; a notice if cut."""
+        turns = as_turns(history)
+        keep = self.settings.max_history_turns
+        recent = turns[-keep:] if keep else []
+        for turn in recent:
+            self._check_turn(turn)
+        if len(recent) == len(turns):
+            return recent, []
+        return recent, [f"Only the last {keep} turns of the conversation were used."]
+
+    def _check_turn(self, turn: Turn) -> None:
+        limit = (
+            self.settings.max_question_chars
+            if turn.role == "user"
+            else self.settings.max_history_turn_chars
+        )
+        if len(turn.content) > limit:
+            raise InvalidQuestionError(
+                f"a turn of the conversation history is too long ({len(turn.content)} "
+                f"characters; the limit is {limit})"
+            )
+        if not _encodable(turn.content):
+            raise InvalidQuestionError(
+                "the conversation history contains invalid characters (lone surrogates)"
+            )
 
     # -- follow-ups ---------------------------------------------------------------
 
@@ -188,7 +220,9 @@ class Assistant:
         from assistant.llm import Message, TransientLLMError
 
         prompt = load_prompt("condense").render(
-            history="\n".join(f"{t.role}: {strip_markers(t.content)}" for t in turns[-6:]),
+            history="\n".join(
+                f"{t.role}: {_clipped(strip_markers(t.content))}" for t in turns[-CONDENSE_TURNS:]
+            ),
             question=question,
         )
         try:
@@ -365,6 +399,19 @@ def _template_stretches() -> tuple[str, ...]:
         template = load_prompt(name).template
         stretches += [squash(part) for part in re.split(r"\{\w+\}", template)]
     return tuple(stretches)
+
+
+def _encodable(text: str) -> bool:
+    """False for text that cannot be written as UTF-8 (a lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _clipped(text: str, limit: int = CONDENSE_TURN_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
 
 
 def _has_words(text: str) -> bool:

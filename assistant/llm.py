@@ -2,6 +2,10 @@
 
 Retries are ours, not the client's: one policy for plain and streamed calls (a stream
 is retried only before its first token), with backoff that honours Retry-After.
+
+Every call has a deadline of `llm_timeout` seconds, retries and waits included. A reply
+that is empty, broken off, stalled, too slow, too long or not an OpenAI reply at all is a
+model failure (`TransientLLMError`): the engine answers offline instead, with a notice.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class TransientLLMError(Exception):
-    """429, 5xx or a timeout that survived every retry: the caller falls back."""
+    """A model failure that survived every retry, or cannot be retried: the caller falls back."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -30,6 +34,21 @@ class TransientLLMError(Exception):
 class Message:
     role: str
     content: str
+
+
+class Deadline:
+    """The time left for one model call, retries and waits included."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._ends = clock() + seconds
+
+    def remaining(self) -> float:
+        return max(self._ends - self._clock(), 0.0)
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
 
 
 class ChatModel:
@@ -45,51 +64,80 @@ class ChatModel:
             api_base=settings.openai_base_url or "https://api.openai.com/v1",
             is_chat_model=True,
             context_window=settings.llm_context_window,
+            max_tokens=settings.llm_max_tokens,
             temperature=settings.llm_temperature,
             timeout=settings.llm_timeout,
             max_retries=0,
         )
 
     def complete(self, messages: list[Message]) -> str:
-        response = self._with_retries(lambda: self._llm.chat(self._convert(messages)))
-        return str(response.message.content or "")
-
-    def stream(self, messages: list[Message]) -> Iterator[str]:
-        """Yield pieces of the reply; retries happen only before the first piece."""
-        attempt = 0
-        while True:
-            started = False
-            try:
-                for chunk in self._llm.stream_chat(self._convert(messages)):
-                    if chunk.delta:
-                        started = True
-                        yield chunk.delta
-                return
-            except Exception as exc:
-                kind = _classify(exc)
-                if started or kind is None:
-                    raise _as_domain_error(exc, kind) from exc
-                attempt = self._backoff_or_raise(exc, kind, attempt)
-
-    def _with_retries(self, call: Callable[[], Any]) -> Any:
+        deadline = Deadline(self._settings.llm_timeout)
         attempt = 0
         while True:
             try:
-                return call()
+                response = self._llm.chat(self._convert(messages), timeout=_seconds_left(deadline))
+                return self._bounded(_reply_text(response))
+            except TransientLLMError:
+                raise
             except Exception as exc:
                 kind = _classify(exc)
                 if kind is None:
                     raise _as_domain_error(exc, kind) from exc
-                attempt = self._backoff_or_raise(exc, kind, attempt)
+                attempt = self._backoff_or_raise(exc, kind, attempt, deadline)
 
-    def _backoff_or_raise(self, exc: Exception, kind: str, attempt: int) -> int:
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        """Yield pieces of the reply; retries happen only before the first piece.
+
+        The stream must end with a finish reason: one that stops early, stalls, trickles
+        past the deadline or grows past the size limit raises TransientLLMError.
+        """
+        deadline = Deadline(self._settings.llm_timeout)
+        attempt = 0
+        while True:
+            reply = _StreamedReply(self._settings.llm_max_reply_chars, deadline)
+            try:
+                chunks = self._llm.stream_chat(
+                    self._convert(messages), timeout=_seconds_left(deadline)
+                )
+                for chunk in chunks:
+                    piece = reply.take(chunk)
+                    if piece:
+                        yield piece
+                reply.finish()
+                return
+            except TransientLLMError:
+                raise
+            except Exception as exc:
+                if reply.started:
+                    raise TransientLLMError(f"the reply broke off: {_first_line(exc)}") from exc
+                kind = _classify(exc)
+                if kind is None:
+                    raise _as_domain_error(exc, kind) from exc
+                attempt = self._backoff_or_raise(exc, kind, attempt, deadline)
+
+    def _bounded(self, text: str) -> str:
+        limit = self._settings.llm_max_reply_chars
+        if len(text) > limit:
+            raise TransientLLMError(f"the reply was longer than {limit:,} characters")
+        return text
+
+    def _backoff_or_raise(self, exc: Exception, kind: str, attempt: int, deadline: Deadline) -> int:
         if attempt >= self._settings.llm_max_retries:
             raise TransientLLMError(kind) from exc
-        delay = _retry_after(exc)
-        if delay is None:
-            delay = self._settings.llm_retry_base_delay * (2**attempt)
+        asked = _retry_after(exc)
+        delay = asked if asked is not None else self._settings.llm_retry_base_delay * (2**attempt)
+        if delay >= deadline.remaining():
+            source = "the server asked to wait" if asked is not None else "the next retry is in"
+            log.warning(
+                "LLM call failed (%s); not retrying: %s %.1fs, beyond the %.1fs limit",
+                kind,
+                source,
+                delay,
+                deadline.seconds,
+            )
+            raise TransientLLMError(kind) from exc
         log.warning("LLM call failed (%s); retry %d in %.2fs", kind, attempt + 1, delay)
-        self._sleep(min(delay, 30.0))
+        self._sleep(delay)
         return attempt + 1
 
     @staticmethod
@@ -99,16 +147,80 @@ class ChatModel:
         return [ChatMessage(role=m.role, content=m.content) for m in messages]
 
 
+class _StreamedReply:
+    """What one streamed attempt has received so far, and whether it may go on."""
+
+    def __init__(self, max_chars: int, deadline: Deadline) -> None:
+        self._max_chars = max_chars
+        self._deadline = deadline
+        self.chars = 0
+        self.started = False
+        self.finished = False
+
+    def take(self, chunk: Any) -> str:
+        """The text of one streamed chunk, after checking the limits."""
+        if self._deadline.expired():
+            raise TransientLLMError(
+                f"the reply took longer than the {self._deadline.seconds:g}s limit"
+            )
+        if _finish_reason(chunk):
+            self.finished = True
+        piece = str(chunk.delta or "")
+        if piece:
+            self.started = True
+            self.chars += len(piece)
+            if self.chars > self._max_chars:
+                raise TransientLLMError(f"the reply was longer than {self._max_chars:,} characters")
+        return piece
+
+    def finish(self) -> None:
+        if not self.started:
+            raise TransientLLMError("the model sent an empty reply")
+        if not self.finished:
+            raise TransientLLMError("the reply stopped before its end")
+
+
+def _seconds_left(deadline: Deadline) -> float:
+    remaining = deadline.remaining()
+    if remaining <= 0:
+        raise TransientLLMError(f"no answer within the {deadline.seconds:g}s limit")
+    return remaining
+
+
+def _finish_reason(chunk: Any) -> str | None:
+    choices = getattr(getattr(chunk, "raw", None), "choices", None) or []
+    return getattr(choices[0], "finish_reason", None) if choices else None
+
+
+def _reply_text(response: Any) -> str:
+    """The text of a plain reply; a body that is not an OpenAI reply is a model failure."""
+    raw = getattr(response, "raw", None)
+    if raw is not None and not getattr(raw, "choices", None):
+        raise TransientLLMError("the endpoint's reply was not a chat completion")
+    return str(response.message.content or "")
+
+
 def _classify(exc: Exception) -> str | None:
     """A transient failure's name, or None when retrying cannot help."""
+    import httpx
     import openai
 
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
         return "timeout"
     if isinstance(exc, openai.RateLimitError):
         return "rate limited (429)"
     if isinstance(exc, openai.APIStatusError) and exc.status_code >= 500:
         return f"server error ({exc.status_code})"
+    if isinstance(exc, openai.APIConnectionError) and not isinstance(
+        exc.__cause__, httpx.ConnectError
+    ):
+        return "the connection closed before the reply"
+    if isinstance(exc, openai.APIStatusError):
+        return None
+    if isinstance(exc, openai.APIResponseValidationError | ValueError | AttributeError | TypeError):
+        return "the endpoint's reply was not a chat completion"
+    if isinstance(exc, httpx.HTTPError):
+        return f"the connection failed ({type(exc).__name__})"
     return None
 
 

@@ -20,13 +20,17 @@ class Settings(BaseSettings):
         env_prefix="ASSISTANT_", extra="ignore", populate_by_name=True, frozen=True
     )
 
-    data_dir: Path = Field(default=PROJECT_ROOT / "index")
+    # The working directory's index/, so each project folder has its own; the bundled
+    # articles stay the default corpus wherever the command runs.
+    data_dir: Path = Field(default_factory=lambda: Path.cwd() / "index")
     sources: list[Path] = Field(default_factory=lambda: [PROJECT_ROOT / "index" / "sources"])
     chroma_path: Path | None = None
     chroma_url: str | None = None
     chroma_token: str | None = None
     chroma_headers: dict[str, str] = Field(default_factory=dict)
     collection: str = "articles"
+    # Seconds an ingest waits for another one writing to the same data directory.
+    ingest_lock_timeout: float = Field(default=3600.0, ge=0)
 
     embed_backend: Literal["wordllama", "openai"] = "wordllama"
     embed_model: str | None = None
@@ -46,6 +50,8 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(default=0.0, ge=0, le=2)
     llm_context_window: int = Field(default=16384, ge=1024)
     llm_verify: bool = True
+    llm_max_tokens: int = Field(default=1024, ge=16)
+    llm_max_reply_chars: int = Field(default=8000, ge=100)
 
     top_k: int = Field(default=8, ge=1, le=100)
     candidate_k: int = Field(default=30, ge=1, le=500)
@@ -54,6 +60,8 @@ class Settings(BaseSettings):
     max_sentences: int = Field(default=4, ge=1, le=8)
     min_support: float = Field(default=0.336, ge=0, le=1)
     max_question_chars: int = Field(default=2000, ge=10)
+    max_history_turns: int = Field(default=20, ge=0, le=200)
+    max_history_turn_chars: int = Field(default=8000, ge=100)
 
     @field_validator("chroma_url", "openai_base_url", "openai_api_key", "chroma_token")
     @classmethod

@@ -207,7 +207,20 @@ class _Respond:
     fn: Responder
 
 
-_Behaviour = _Reply | _Fail | _Delay | _Respond
+@dataclass(frozen=True)
+class _Fault:
+    """A reply that goes wrong after the status line: see ``FakeOpenAIServer.fault``."""
+
+    kind: str
+    text: str = ""
+    seconds: float = 0.0
+    body: str = ""
+    content_type: str = "text/html; charset=utf-8"
+
+
+FAULT_KINDS = frozenset({"empty", "truncated", "disconnect", "stall", "trickle", "raw"})
+
+_Behaviour = _Reply | _Fail | _Delay | _Respond | _Fault
 
 
 class RecordedRequest(TypedDict):
@@ -380,6 +393,9 @@ class _Handler(BaseHTTPRequestHandler):
         except _FailSignal as signal:
             self._send_error_behaviour(signal.fail)
             return
+        except _FaultSignal as signal:
+            self._send_fault(signal.fault, body, chat=chat)
+            return
         except _ServerStopping:
             self.close_connection = True
             return
@@ -431,13 +447,106 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self._send_sse(events)
 
-    def _send_sse(self, events: Iterator[JSON]) -> None:
+    def _send_fault(self, fault: _Fault, body: JSON, *, chat: bool) -> None:
+        """Start a normal-looking 200 reply, then fail the way ``fault.kind`` says."""
+        if fault.kind == "raw":
+            self._send_raw(fault.body, fault.content_type)
+            return
+        if not body.get("stream"):
+            self._send_fault_plain(fault, chat=chat)
+            return
+        model = str(body.get("model") or "fake-model")
+        cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        pieces = split_text(fault.text, self.server.fake.chunk_sizes) if fault.text else []
+        events = list(
+            _stream_events(
+                chat=chat, cid=cid, created=int(time.time()), model=model, pieces=pieces, usage=None
+            )
+        )
+        opening, content, closing = events[:1], events[1:-1], events[-1:]
+        self._start_sse()
+        for event in opening:
+            self._write_event(event)
+        for event in content:
+            if fault.kind == "trickle" and not self._pause(fault.seconds):
+                return
+            self._write_event(event)
+        if fault.kind == "stall" and not self._pause(fault.seconds):
+            return
+        if fault.kind == "disconnect":
+            self._drop_connection()
+            return
+        if fault.kind != "truncated":
+            for event in closing:
+                self._write_event(event)
+            self._write_chunk(b"data: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _send_fault_plain(self, fault: _Fault, *, chat: bool) -> None:
+        if fault.kind in ("stall", "trickle") and not self._pause(fault.seconds):
+            return
+        text = "" if fault.kind == "empty" else fault.text
+        payload = json.dumps(
+            {
+                "id": "chatcmpl-fault",
+                "object": "chat.completion" if chat else "text_completion",
+                "created": int(time.time()),
+                "model": "fake-model",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": "stop",
+                    }
+                ],
+            }
+        ).encode()
+        if fault.kind in ("truncated", "disconnect"):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload[: len(payload) // 2])
+            self._drop_connection()
+            return
+        self._send_json(200, payload.decode())
+
+    def _send_raw(self, text: str, content_type: str) -> None:
+        data = text.encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait, unless the server stops first (then drop the connection and say so)."""
+        if self.server.fake._stopping.wait(seconds):
+            self._drop_connection()
+            return False
+        return True
+
+    def _drop_connection(self) -> None:
+        self.wfile.flush()
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _start_sse(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("x-request-id", f"req_{uuid.uuid4().hex}")
         self.end_headers()
+
+    def _write_event(self, event: JSON) -> None:
+        self._write_chunk(f"data: {json.dumps(event)}\n\n".encode())
+
+    def _send_sse(self, events: Iterator[JSON]) -> None:
+        self._start_sse()
         for event in events:
             self._write_chunk(f"data: {json.dumps(event)}\n\n".encode())
         self._write_chunk(b"data: [DONE]\n\n")
@@ -532,6 +641,12 @@ class _FailSignal(Exception):
     def __init__(self, fail: _Fail) -> None:
         super().__init__(fail.status)
         self.fail = fail
+
+
+class _FaultSignal(Exception):
+    def __init__(self, fault: _Fault) -> None:
+        super().__init__(fault.kind)
+        self.fault = fault
 
 
 # --------------------------------------------------------------------------
@@ -672,6 +787,29 @@ class FakeOpenAIServer:
         """
         self._enqueue(_Delay(seconds, then_text), 1)
 
+    def fault(
+        self,
+        kind: str,
+        *,
+        text: str = "",
+        seconds: float = 0.0,
+        body: str = "",
+        content_type: str = "text/html; charset=utf-8",
+        times: int = 1,
+    ) -> None:
+        """Queue a reply that starts as a 200 and then goes wrong.
+
+        ``empty``: a complete stream with no content. ``truncated``: ``text``, then
+        the body ends cleanly with no finish reason and no ``[DONE]``. ``disconnect``:
+        ``text``, then the connection is dropped mid-body. ``stall``: ``text``, then
+        ``seconds`` of silence before the normal end. ``trickle``: ``text`` with
+        ``seconds`` between pieces. ``raw``: ``body`` as the whole 200 reply (an HTML
+        error page, say). Plain (non-streamed) requests get the same fault in kind.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; one of {sorted(FAULT_KINDS)}")
+        self._enqueue(_Fault(kind, text, seconds, body, content_type), times)
+
     def responder(self, fn: Responder, *, times: int = 1) -> None:
         """Queue ``times`` answers computed by ``fn(request_json) -> text``.
 
@@ -746,6 +884,8 @@ class FakeOpenAIServer:
             return behaviour.text, behaviour.chunks
         if isinstance(behaviour, _Fail):
             raise _FailSignal(behaviour)
+        if isinstance(behaviour, _Fault):
+            raise _FaultSignal(behaviour)
         if isinstance(behaviour, _Delay):
             if self._stopping.wait(behaviour.seconds):
                 raise _ServerStopping
