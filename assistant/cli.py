@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +18,15 @@ if TYPE_CHECKING:
     from assistant.settings import Settings
 
 Handler = Callable[[argparse.Namespace], int]
+# Escape sequences (CSI, OSC, two-byte) and other control characters in article text:
+# shown in a terminal they could recolour, retitle or rewrite the screen.
+_ESCAPES = re.compile(
+    r"\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+    r"|\x1b(?:\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, clearing
+    r"|\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window titles, hyperlinks
+    r"|[@-_]?)"  # any other escape
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -177,7 +187,7 @@ def run_chat(args: argparse.Namespace) -> int:
         except InvalidQuestionError as exc:
             print(f"\n{exc}")
             continue
-        print(format_sources(answer))
+        print(terminal_safe(format_sources(answer)))
         history += [
             {"role": "user", "content": question},
             {"role": "assistant", "content": answer.text},
@@ -193,21 +203,26 @@ def _stream_answer(assistant: Assistant, question: str, history: list[dict[str, 
             final = event.answer
         else:
             shown += event.delta
-            print(event.delta, end="", flush=True)
+            print(terminal_safe(event.delta), end="", flush=True)
     assert final is not None
     print()
     if " ".join(shown.split()) != " ".join(final.text.split()):
-        print(f"(checked answer) {final.text}")
+        print(f"(checked answer) {terminal_safe(final.text)}")
     for notice in final.notices:
-        print(f"note: {notice}")
+        print(f"note: {terminal_safe(notice)}")
     return final
+
+
+def terminal_safe(text: str) -> str:
+    """Text with escape sequences and control characters (but newlines and tabs) removed."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 
 def format_answer(answer: Answer) -> str:
     lines = [answer.text]
     lines += [f"note: {notice}" for notice in answer.notices]
     sources = format_sources(answer)
-    return "\n".join(lines) + ("\n" + sources if sources else "")
+    return terminal_safe("\n".join(lines) + ("\n" + sources if sources else ""))
 
 
 def format_sources(answer: Answer) -> str:
