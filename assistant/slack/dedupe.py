@@ -1,6 +1,9 @@
 """Slack redelivers an event (with X-Slack-Retry-Num) when it thinks the first delivery
-failed. Each event is answered once: later deliveries of a seen event_id are acked and
-dropped. Events from other bots are dropped here too, before any listener runs."""
+failed, and a captured request can be replayed within the five minutes its signature is
+valid. Each event is answered once: later deliveries of a seen event_id are acked and
+dropped. Slash commands and button clicks are acted on once in the same way, by their
+trigger_id (and each action's action_ts). Events from other bots are dropped here too,
+before any listener runs."""
 
 from __future__ import annotations
 
@@ -58,12 +61,38 @@ class DropRepeatsAndBots(Middleware):
     def process(
         self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
     ) -> BoltResponse:
-        body: dict[str, Any] = req.body or {}
+        body: Any = req.body or {}
+        if not isinstance(body, dict):
+            return next()
+        key = request_key(body)
+        if key is not None and not self.seen.first_time(key):
+            return BoltResponse(status=200, body="")
         if body.get("type") == "event_callback":
-            event_id = body.get("event_id")
-            if event_id and not self.seen.first_time(str(event_id)):
-                return BoltResponse(status=200, body="")
-            event = body.get("event") or {}
-            if event.get("bot_id") or event.get("subtype") == "bot_message":
+            event = body.get("event")
+            if isinstance(event, dict) and (
+                event.get("bot_id") or event.get("subtype") == "bot_message"
+            ):
                 return BoltResponse(status=200, body="")
         return next()
+
+
+def request_key(body: dict[str, Any]) -> str | None:
+    """What identifies one delivery of a request, or None when nothing does.
+
+    Events carry an event_id. A slash command and an interaction carry a trigger_id that
+    Slack mints for each one; a block action adds the action_ts of every action in it."""
+    if body.get("type") == "event_callback":
+        event_id = body.get("event_id")
+        return f"event:{event_id}" if event_id else None
+    trigger_id = body.get("trigger_id")
+    if not trigger_id or not isinstance(trigger_id, str):
+        return None
+    if body.get("command"):
+        return f"command:{trigger_id}"
+    actions = body.get("actions")
+    stamps = [
+        str(action.get("action_ts") or "")
+        for action in (actions if isinstance(actions, list) else [])
+        if isinstance(action, dict)
+    ]
+    return f"{body.get('type') or 'interaction'}:{trigger_id}:{','.join(stamps)}"

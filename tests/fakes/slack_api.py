@@ -477,7 +477,7 @@ class SlackSender:
             "text": text,
             "api_app_id": APP_ID,
             "response_url": response_url,
-            "trigger_id": "1337.42.abcd",
+            "trigger_id": self.trigger_id(),
             **fields,
         }
         return self.post(urllib.parse.urlencode(form), "application/x-www-form-urlencoded")
@@ -491,7 +491,9 @@ class SlackSender:
         user: str = "U0EDITOR",
         message_ts: str | None = None,
         ephemeral: bool = False,
+        trigger_id: str | None = None,
     ) -> Reply:
+        """A click; `action` may carry its own action_ts (Slack's: the click's time)."""
         container: JSON = {"type": "message", "channel_id": channel, "is_ephemeral": ephemeral}
         if message_ts:
             container["message_ts"] = message_ts
@@ -502,13 +504,17 @@ class SlackSender:
             "api_app_id": APP_ID,
             "token": "legacy-verification-token",
             "container": container,
-            "trigger_id": "1337.42.efgh",
+            "trigger_id": trigger_id or self.trigger_id(),
             "channel": {"id": channel, "name": "desk"},
             "response_url": response_url,
             "actions": [{"action_ts": f"{time.time():.6f}", **action}],
         }
         form = urllib.parse.urlencode({"payload": json.dumps(payload)})
         return self.post(form, "application/x-www-form-urlencoded")
+
+    def trigger_id(self) -> str:
+        """A fresh trigger_id, as Slack mints one for every command and interaction."""
+        return f"1337.42.{next(self._ids):08x}"
 
     def post(
         self,
