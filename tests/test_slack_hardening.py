@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import logging
-import select
 import socket
 import threading
 import time
@@ -393,14 +392,15 @@ def assert_closed_by_server(sock: socket.socket, drip: bytes = b"", within: floa
     """Wait (sending `drip` one byte at a time, every 0.2 s) until the server hangs up."""
     give_up = time.monotonic() + within
     pending = iter(drip)
+    sock.settimeout(0.2)
     while time.monotonic() < give_up:
-        readable, _, _ = select.select([sock], [], [], 0.2)
-        if readable:
-            try:
-                if sock.recv(65536) == b"":
-                    return
-            except ConnectionResetError:
+        try:
+            if sock.recv(65536) == b"":
                 return
+        except ConnectionResetError:
+            return
+        except TimeoutError:
+            pass
         byte = next(pending, None)
         if byte is not None:
             try:
