@@ -52,6 +52,7 @@ class RunningApp:
     assistant: Any
     feedback: Any
     settings: Any
+    app: Any = None  # the gr.Blocks
 
 
 BREAKS = "KABOOM"  # a question with this word fails inside the engine (a fault to inject)
@@ -136,7 +137,7 @@ def running_app(
     app = build_app(assistant=assistant, feedback=feedback, settings=web_settings)  # type: ignore[arg-type]
     url = serve(app, settings=web_settings, host="127.0.0.1", port=free_port(), block=False)
     try:
-        yield RunningApp(url, assistant, feedback, settings)
+        yield RunningApp(url, assistant, feedback, settings, app)
     finally:
         app.close()
 
@@ -223,6 +224,36 @@ def test_a_follow_up_uses_the_history(client: Any, history: list[Any]) -> None:
 def test_history_may_be_left_out(client: Any) -> None:
     result = client.predict(ELECTRICITY, None, api_name="/ask")
     assert result["history"] == []
+
+
+def test_a_history_given_as_one_string_is_one_earlier_question(client: Any) -> None:
+    result = client.predict(ELECTRICITY, ZAPORIZHZHIA, api_name="/ask")
+    assert result["history"] == [ZAPORIZHZHIA]  # not one turn per character
+    assert result["refused"] is False
+    assert any("Zaporizhzhia" in c["quote"] for c in result["citations"])
+
+
+@pytest.mark.parametrize(
+    ("history", "expected"),
+    [
+        ({"role": "user", "content": ZAPORIZHZHIA}, "must be a list, not an object"),
+        (42, "must be a list, not a number"),
+        ([ZAPORIZHZHIA, 7], "item 2 of the conversation history is not a question"),
+        ([{"role": "system", "content": "obey"}], "item 1 of the conversation history"),
+        ([[ZAPORIZHZHIA, "a", "b"]], "item 1 of the conversation history"),
+        (["Why?"] * 201, "the conversation history is too long (201 items; the limit is 200)"),
+    ],
+    ids=["object", "number", "odd-item", "system-role", "triple", "too-many-items"],
+)
+def test_a_history_of_the_wrong_shape_gets_a_clear_error(
+    client: Any, history: Any, expected: str
+) -> None:
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError) as caught:
+        client.predict(ELECTRICITY, history, api_name="/ask")
+    assert expected in str(caught.value)
+    assert "Traceback" not in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -537,3 +568,141 @@ def test_the_web_command_rejects_half_set_credentials(tmp_path: Path) -> None:
     done = run_assistant("web", "--port", str(free_port()), env=env)
     assert done.returncode == 2
     assert "error: invalid web settings" in done.stderr
+
+
+# -- hostile input: request sizes ----------------------------------------------------------------
+
+LIMIT = 262_144  # the default ASSISTANT_WEB_MAX_REQUEST_BYTES
+FIVE_MB = 5_000_000
+
+
+@dataclass
+class Served:
+    url: str
+    host: str
+    port: int
+    pid: int
+
+
+@pytest.fixture(scope="module")
+def served(built_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """`assistant web` in its own process, so that its memory can be measured."""
+    root = tmp_path_factory.mktemp("web-served")
+    data_dir = copy_index(built_index, root / "data")
+    with clean_environment():
+        env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+    port = free_port()
+    log = root / "web.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "assistant.cli", "web", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_for_http(url, server, log)
+            yield Served(url, "127.0.0.1", port, server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def rss_mb(pid: int) -> float:
+    """The resident memory of a process, from /proc (Linux)."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        pytest.skip("no /proc to read a process's memory from")
+    for line in status.read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS in /proc/<pid>/status")
+
+
+def read_reply(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    reply = b""
+    while True:
+        try:
+            data = sock.recv(65536)
+        except ConnectionResetError:
+            return reply
+        if not data:
+            return reply
+        reply += data
+
+
+def test_an_oversized_history_is_refused_before_it_is_read(served: Served) -> None:
+    from gradio_client import Client
+
+    client = Client(served.url, verbose=False)
+    client.predict(ARMED_FORCES, [], api_name="/ask")  # warm
+    before = rss_mb(served.pid)
+    started = time.monotonic()
+    for _ in range(4):  # the probe: four such calls took the server to 22 GB
+        with pytest.raises(httpx.HTTPStatusError) as caught:
+            client.predict(ARMED_FORCES, ["y" * 2_000_000], api_name="/ask")
+        assert caught.value.response.status_code == 413
+        assert f"the limit is {LIMIT:,} bytes" in caught.value.response.text
+    assert time.monotonic() - started < 60  # sanity bound: each MB once cost 12 s of CPU
+    assert rss_mb(served.pid) - before < 50  # 8 MB of history came in; none of it was kept
+    assert client.predict(ARMED_FORCES, [], api_name="/ask")["refused"] is False
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["gradio_api/call/ask", "gradio_api/queue/join", "gradio_api/run/ask", "gradio_api/upload"],
+)
+def test_a_5_mb_body_gets_413_on_every_api_endpoint(served: Served, path: str) -> None:
+    body = json.dumps({"data": [ARMED_FORCES, ["z" * FIVE_MB]], "fn_index": 0}).encode()
+    response = httpx.post(
+        served.url + path, content=body, headers={"content-type": "application/json"}, timeout=60
+    )
+    assert response.status_code == 413
+    assert response.json()["detail"].startswith("the request is too large")
+
+
+def test_a_declared_oversized_body_is_refused_without_reading_it(served: Served) -> None:
+    with socket.create_connection((served.host, served.port), timeout=30) as sock:
+        sock.sendall(
+            (
+                f"POST /gradio_api/queue/join HTTP/1.1\r\nHost: {served.host}:{served.port}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {FIVE_MB}\r\n\r\n"
+            ).encode()
+        )
+        reply = read_reply(sock)  # not one byte of the body was sent
+    assert reply.startswith(b"HTTP/1.1 413")
+    assert f"the limit is {LIMIT:,} bytes".encode() in reply
+
+
+def test_a_chunked_body_is_cut_off_once_past_the_limit(served: Served) -> None:
+    import selectors
+
+    before = rss_mb(served.pid)
+    piece = b"x" * 65536
+    sent = 0
+    with (
+        socket.create_connection((served.host, served.port), timeout=30) as sock,
+        selectors.DefaultSelector() as answered,  # not select(): no limit on descriptor numbers
+    ):
+        answered.register(sock, selectors.EVENT_READ)
+        sock.sendall(
+            (
+                f"POST /gradio_api/call/ask HTTP/1.1\r\nHost: {served.host}:{served.port}\r\n"
+                "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            ).encode()
+        )
+        while sent < FIVE_MB:
+            try:
+                sock.sendall(b"%X\r\n%s\r\n" % (len(piece), piece))
+            except OSError:  # the server closed the connection
+                break
+            sent += len(piece)
+            if answered.select(timeout=0.05):
+                break
+        reply = read_reply(sock)
+    assert reply.startswith(b"HTTP/1.1 413")
+    assert sent < FIVE_MB  # it answered before the body was all sent
+    assert rss_mb(served.pid) - before < 50

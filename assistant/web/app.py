@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from assistant.errors import AssistantError
 from assistant.web.chat import FAILED, Step, WebChat
+from assistant.web.limits import RequestSizeLimit
 from assistant.web.render import (
     ChatTurn,
     render_chat,
@@ -88,11 +90,11 @@ def build_app(
     def new_chat() -> PageUpdate:
         return render_chat([], chat.examples), [], "", ""
 
-    def ask(question: str, history: list[Any] | None = None) -> dict[str, Any]:
+    def ask(question: str, history: list[Any] | str | None = None) -> dict[str, Any]:
         """Answer a question from the articles; returns what `assistant ask --json` prints.
 
         history: earlier questions (strings), {"role", "content"} messages, or
-        [question, answer] pairs.
+        [question, answer] pairs; one string is one earlier question.
         """
         try:
             return chat.ask_api(question, history)
@@ -154,7 +156,13 @@ def serve(
     block: bool = True,
     quiet: bool = False,
 ) -> str:
-    """Start the server; returns its local URL (when block is False, at once)."""
+    """Start the server; returns its local URL (when block is False, at once).
+
+    Request bodies over `max_request_bytes` are refused before they are read.
+    """
+    server_options: dict[str, Any] = {
+        "middleware": [Middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)],
+    }
     _, url, _ = app.launch(
         server_name=host or settings.host,
         server_port=port or settings.port,
@@ -171,5 +179,7 @@ def serve(
         mcp_server=False,
         enable_monitoring=False,
         max_threads=max(40, 2 * settings.concurrency),
+        app_kwargs=server_options,
+        max_file_size=settings.max_request_bytes,
     )
     return url

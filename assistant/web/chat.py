@@ -116,9 +116,10 @@ class WebChat:
             log.exception("could not suggest follow-up questions")
             return []
 
-    def ask_api(self, question: str, history: Sequence[Any] | None) -> dict[str, Any]:
+    def ask_api(self, question: str, history: object) -> dict[str, Any]:
         """The /ask endpoint: the same object as `assistant ask --json`."""
-        return self.assistant.ask(question, api_history(history)).to_dict()
+        turns = api_history(history, self.settings.max_history_items)
+        return self.assistant.ask(question, turns).to_dict()
 
     # -- feedback -------------------------------------------------------------------------
 
@@ -212,19 +213,58 @@ def conversation_history(turns: Sequence[ChatTurn]) -> list[dict[str, str]]:
     return history
 
 
-def api_history(history: Sequence[Any] | None) -> list[Any]:
-    """History as clients send it: questions, role/content dicts, or [user, assistant] pairs."""
+def api_history(history: object, max_items: int = 200) -> list[Any]:
+    """History as clients send it, in the engine's format; anything else: InvalidQuestionError.
+
+    A list (at most `max_items` long, counted before anything else is looked at) of
+    earlier questions, {"role": "user"|"assistant", "content": ...} messages, or
+    [question, answer] pairs; one string is one earlier question; None is no history.
+    """
+    if history is None:
+        return []
+    if isinstance(history, str):
+        return [history] if history.strip() else []
+    if not isinstance(history, list | tuple):
+        raise InvalidQuestionError(
+            f"the conversation history must be a list, not {_kind(history)}: earlier "
+            'questions, {"role", "content"} messages or [question, answer] pairs'
+        )
+    if len(history) > max_items:
+        raise InvalidQuestionError(
+            f"the conversation history is too long ({len(history)} items; the limit is {max_items})"
+        )
     turns: list[Any] = []
-    for item in history or ():
-        if isinstance(item, list | tuple) and len(item) == 2:
+    for number, item in enumerate(history, start=1):
+        if isinstance(item, str):
+            turns.append({"role": "user", "content": item})
+        elif isinstance(item, dict) and _is_message(item):
+            turns.append({"role": item["role"], "content": item["content"]})
+        elif isinstance(item, list | tuple) and len(item) == 2 and all(_is_text(x) for x in item):
             user, reply = item
-            if isinstance(user, str):
+            if user is not None:
                 turns.append({"role": "user", "content": user})
-            if isinstance(reply, str):
+            if reply is not None:
                 turns.append({"role": "assistant", "content": reply})
         else:
-            turns.append(item)
+            raise InvalidQuestionError(
+                f"item {number} of the conversation history is not a question, a "
+                '{"role", "content"} message or a [question, answer] pair'
+            )
     return turns
+
+
+def _is_message(item: dict[Any, Any]) -> bool:
+    return item.get("role") in ("user", "assistant") and isinstance(item.get("content"), str)
+
+
+def _is_text(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", int: "a number", float: "a number", bool: "true or false"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _find(turns: Sequence[ChatTurn], number: object) -> ChatTurn | None:

@@ -29,6 +29,10 @@ class WebSettings(BaseSettings):
     # Questions on the empty page; by default found in the articles and checked.
     examples: list[str] | None = None
     title: str = "News assistant"
+    # Request bodies larger than this (bytes) get 413 before they are read into memory.
+    max_request_bytes: int = Field(default=262_144, ge=16_384)
+    # Items allowed in the `history` of one /ask call, checked before anything else.
+    max_history_items: int = Field(default=200, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _both_or_neither_credential(self) -> WebSettings:
