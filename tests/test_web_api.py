@@ -570,7 +570,7 @@ def test_the_web_command_rejects_half_set_credentials(tmp_path: Path) -> None:
     assert "error: invalid web settings" in done.stderr
 
 
-# -- hostile input: request sizes ----------------------------------------------------------------
+# -- hostile input: request sizes and sessions --------------------------------------------------
 
 LIMIT = 262_144  # the default ASSISTANT_WEB_MAX_REQUEST_BYTES
 FIVE_MB = 5_000_000
@@ -706,3 +706,26 @@ def test_a_chunked_body_is_cut_off_once_past_the_limit(served: Served) -> None:
     assert reply.startswith(b"HTTP/1.1 413")
     assert sent < FIVE_MB  # it answered before the body was all sent
     assert rss_mb(served.pid) - before < 50
+
+
+def test_sessions_left_by_api_calls_are_dropped(web: RunningApp, client: Any) -> None:
+    """Each session costs Gradio about 30 KB; API callers' sessions must not pile up."""
+    holder = web.app.server_app.state_holder
+    queue = web.app._queue
+    sessions = [f"probe-{n}" for n in range(30)]
+    with httpx.Client(timeout=60) as http:
+        for session in sessions:
+            body = {"data": [ARMED_FORCES, []], "session_hash": session}
+            event = http.post(f"{web.url}gradio_api/call/ask", json=body).json()["event_id"]
+            assert "event: complete" in http.get(f"{web.url}gradio_api/call/ask/{event}").text
+            assert session in holder.session_data
+
+    def left() -> set[str]:
+        kept = set(holder.session_data) | set(queue.pending_messages_per_session)
+        return kept.union(queue.pending_event_ids_session) & set(sessions)
+
+    deadline = time.monotonic() + 60  # dropped after a few idle seconds
+    while left() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert left() == set()
+    assert client.predict(ARMED_FORCES, [], api_name="/ask")["refused"] is False

@@ -6,6 +6,7 @@ Without Chromium these tests skip, except in CI (CI=true), where they fail:
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from collections.abc import Iterator
@@ -279,6 +280,29 @@ def test_html_in_questions_and_sources_is_shown_as_text(page: Any) -> None:
         page.locator(".na-chat script, .na-chat img, .na-chat b, #na-popover script").count() == 0
     )
     assert page.evaluate("window.__pwned") is None
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+def test_a_conversation_outlives_the_session_sweep_until_its_ttl(
+    page: Any, web: RunningApp
+) -> None:
+    janitor = web.app.session_janitor
+    holder = web.app.server_app.state_holder
+    ask(page, ZAPORIZHZHIA)
+    # Long idle for a session without a conversation, short of the conversation's TTL.
+    janitor.sweep(now=dt.datetime.now() + dt.timedelta(seconds=janitor.idle + 60))
+    follow_up = ask(page, ELECTRICITY)
+    assert follow_up.get_attribute("id") == "na-turn-2"
+    assert "equally" in follow_up.locator(".na-text").inner_text()  # the history was used
+
+    janitor.sweep(now=dt.datetime.now() + dt.timedelta(seconds=janitor.ttl + 1))
+    assert len(holder.session_data) == 0  # every session idle that long is forgotten
+    page.fill("#na-question textarea", ARMED_FORCES)  # the page still works, anew
+    page.click("#na-send")
+    page.wait_for_function("() => document.querySelectorAll('article.na-turn').length === 1")
+    assert settled_turn(page, 1).locator(".na-answered").count() == 1
 
 
 # -- feedback and copying ----------------------------------------------------------------------

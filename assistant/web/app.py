@@ -23,6 +23,7 @@ from assistant.web.render import (
     render_header_problem,
     render_notice,
 )
+from assistant.web.sessions import SessionJanitor
 from assistant.web.settings import WebSettings, load_web_settings
 
 if TYPE_CHECKING:
@@ -39,6 +40,9 @@ THEME = gr.themes.Soft(
     font_mono=("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"),
 )
 PageUpdate = tuple[Any, Any, Any, Any]  # conversation html, turns, notice html, question box
+# Gradio's queue keeps a record per event for its monitoring page (off here) and, after
+# every event, summarises them all with pandas: 10,000 by default, a cost on each answer.
+ANALYTICS_EVENTS = 100
 
 
 def build_app(
@@ -144,6 +148,8 @@ def build_app(
         gr.api(ask, api_name="ask")
 
     app.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
+    app._queue.ANALYTICS_MAX_EVENTS = ANALYTICS_EVENTS
+    app.session_janitor = SessionJanitor(ttl=settings.session_ttl)  # type: ignore[attr-defined]
     return app
 
 
@@ -158,10 +164,13 @@ def serve(
 ) -> str:
     """Start the server; returns its local URL (when block is False, at once).
 
-    Request bodies over `max_request_bytes` are refused before they are read.
+    Request bodies over `max_request_bytes` are refused before they are read, and idle
+    sessions are dropped (see assistant.web.sessions).
     """
+    janitor = getattr(app, "session_janitor", None) or SessionJanitor(ttl=settings.session_ttl)
     server_options: dict[str, Any] = {
         "middleware": [Middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)],
+        "lifespan": janitor.lifespan,
     }
     _, url, _ = app.launch(
         server_name=host or settings.host,
@@ -181,5 +190,6 @@ def serve(
         max_threads=max(40, 2 * settings.concurrency),
         app_kwargs=server_options,
         max_file_size=settings.max_request_bytes,
+        state_session_capacity=settings.max_sessions,
     )
     return url

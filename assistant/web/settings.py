@@ -33,6 +33,10 @@ class WebSettings(BaseSettings):
     max_request_bytes: int = Field(default=262_144, ge=16_384)
     # Items allowed in the `history` of one /ask call, checked before anything else.
     max_history_items: int = Field(default=200, ge=1, le=10_000)
+    # Sessions kept in memory; past this the least recently used one is dropped.
+    max_sessions: int = Field(default=1000, ge=10)
+    # Seconds a conversation is kept after its last question (or click).
+    session_ttl: float = Field(default=3600.0, ge=60)
 
     @model_validator(mode="after")
     def _both_or_neither_credential(self) -> WebSettings:
