@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.openai_server import FakeOpenAIServer
 from tests.test_web_api import (
     ARMED_FORCES,
     BREAKS,
@@ -24,6 +25,7 @@ from tests.test_web_api import (
     RunningApp,
     clean_environment,
     copy_index,
+    passage_number,
     running_app,
 )
 from tests.test_web_api import pytestmark as api_marks
@@ -280,6 +282,56 @@ def test_html_in_questions_and_sources_is_shown_as_text(page: Any) -> None:
         page.locator(".na-chat script, .na-chat img, .na-chat b, #na-popover script").count() == 0
     )
     assert page.evaluate("window.__pwned") is None
+
+
+def test_the_page_never_shows_an_unchecked_sentence_while_the_answer_streams(
+    browser: Any, built_index: Path, tmp_path: Path, fake_openai: FakeOpenAIServer
+) -> None:
+    uncited = "Moscow has already signed the plan in secret."
+
+    def reply(request: dict[str, Any]) -> str:
+        n = passage_number(request, "600,000")
+        m = passage_number(request, "Kyiv rejects any limits")
+        return (
+            f"Troops are capped at 600,000 [{n}]. "
+            f"Kyiv rejects any limits on its right to self-defence [{m}]. "
+            f"{uncited} "
+            f"The size of the armed forces would be limited to 600,000 personnel [{n}]."
+        )
+
+    fake_openai.default_responder = reply
+    fake_openai.stream_interval = 0.05  # about 40 pieces: the reply takes seconds to arrive
+    engine = {
+        "openai_base_url": fake_openai.base_url,
+        "openai_api_key": "test",
+        "llm_verify": False,
+    }
+    with running_app(
+        copy_index(built_index, tmp_path / "data"), engine=engine, suggestions=0
+    ) as running:
+        for page in open_page(browser, running.url, {"width": 1200, "height": 900}):
+            page.evaluate(
+                """() => {
+                    window.__shown = [];
+                    const record = () => {
+                        for (const text of document.querySelectorAll('.na-a .na-text')) {
+                            window.__shown.push(text.textContent);
+                        }
+                    };
+                    new MutationObserver(record).observe(document.body, {
+                        childList: true, subtree: true, characterData: true,
+                    });
+                }"""
+            )
+            turn = ask(page, ARMED_FORCES)
+            shown: list[str] = page.evaluate("window.__shown")
+            final = turn.locator(".na-text").inner_text()
+    partial = {text for text in shown if "600,000" in text and "self-defence" not in text}
+    assert partial, "the answer was never seen while it streamed"
+    assert any("self-defence" in text for text in shown)
+    assert not any("Moscow" in text for text in shown)  # not for a moment
+    assert "self-defence" in final and "limited to 600,000 personnel" in final
+    assert "Moscow" not in final
 
 
 # -- sessions ---------------------------------------------------------------------------------

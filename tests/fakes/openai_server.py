@@ -547,7 +547,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_sse(self, events: Iterator[JSON]) -> None:
         self._start_sse()
+        pace = self.server.fake.stream_interval
         for event in events:
+            if pace and not self._pause(pace):
+                return
             self._write_chunk(f"data: {json.dumps(event)}\n\n".encode())
         self._write_chunk(b"data: [DONE]\n\n")
         self.wfile.write(b"0\r\n\r\n")
@@ -666,6 +669,9 @@ class FakeOpenAIServer:
         chunk_sizes: cycled piece lengths used when streaming text.
         api_key: if set, requests without ``Authorization: Bearer <api_key>``
             get a 401.
+
+    ``stream_interval`` (seconds, default 0) paces every streamed reply: the wait
+    before each event, so a page can be watched while the answer arrives.
     """
 
     def __init__(
@@ -685,6 +691,7 @@ class FakeOpenAIServer:
         self.embedding_dim = embedding_dim
         self.chunk_sizes: tuple[int, ...] = tuple(chunk_sizes)
         self.api_key = api_key
+        self.stream_interval = 0.0
         self._lock = threading.Lock()
         self._queue: deque[_Behaviour] = deque()
         self._requests: list[RecordedRequest] = []
