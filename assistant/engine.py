@@ -27,6 +27,13 @@ from assistant.grounding import ClaimChecker
 from assistant.indexing import Indexer, IngestReport, Progress, no_progress
 from assistant.lexical import LexicalIndex
 from assistant.prompts import load_prompt
+from assistant.questions import (
+    Part,
+    clean_question,
+    is_injection,
+    leans_on_history,
+    parse_question,
+)
 from assistant.retrieval import HybridRetriever, Query
 from assistant.settings import Settings
 from assistant.store import ChunkStore
@@ -144,13 +151,14 @@ class Assistant:
         started = time.perf_counter()
         question = self.validate(question)
         turns, history_notices = self._bounded_history(history)
-        query = self._standalone(question, turns)
-        passages = self._retriever.retrieve(query, self.settings.top_k)
+        parsed = parse_question(question)
+        query = self._standalone(parsed.text, turns)
+        passages = self._retrieve(query, parsed.parts)
         retrieved_at = time.perf_counter()
         if self._chat is not None:
             stream = self._llm_answer(question, query, passages)
         else:
-            stream = self._extractive_answer(question, query, passages)
+            stream = self._extractive_answer(question, query, passages, parsed.parts)
         answer: Answer | None = None
         for event in stream:
             if event.answer is None:
@@ -168,6 +176,20 @@ class Assistant:
             "total": (finished - started) * 1000,
         }
         yield StreamEvent(answer=answer)
+
+    def _retrieve(self, query: Query, parts: Sequence[Part]) -> list[Passage]:
+        """The question's passages; a question in several parts also gets each part's own."""
+        passages = self._retriever.retrieve(query, self.settings.top_k)
+        if len(parts) < 2:
+            return passages
+        seen = {p.id for p in passages}
+        for part in parts:
+            lean = " ".join(filter(None, (part.context, query.context)))
+            for passage in self._retriever.retrieve(Query(part.text, lean), self.settings.top_k):
+                if passage.id not in seen:
+                    seen.add(passage.id)
+                    passages.append(passage)
+        return passages
 
     def validate(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():
@@ -214,7 +236,9 @@ class Assistant:
 
     def _standalone(self, question: str, turns: list[Turn]) -> Query:
         earlier = [t.content for t in turns if t.role == "user"][-2:]
-        context = " ".join(earlier)
+        # A question that stands on its own is answered on its own: earlier turns only
+        # resolve what a follow-up refers to ("its", "and what about ...?").
+        context = " ".join(clean_question(e) for e in earlier) if leans_on_history(question) else ""
         if self._chat is None or not turns:
             return Query(question, context)
         from assistant.llm import Message, TransientLLMError
@@ -234,10 +258,20 @@ class Assistant:
     # -- offline ----------------------------------------------------------------
 
     def _extractive_answer(
-        self, question: str, query: Query, passages: list[Passage], notices: Sequence[str] = ()
+        self,
+        question: str,
+        query: Query,
+        passages: list[Passage],
+        parts: Sequence[Part] = (),
+        notices: Sequence[str] = (),
     ) -> Iterator[StreamEvent]:
         backend = "extractive" if not notices else "extractive (fallback)"
-        quotes = self._extractive.select(query.text, query.context, passages)
+        if is_injection(question):
+            quotes = []  # it asks to change the rules, not about the articles
+        elif len(parts) > 1:
+            quotes = self._extractive.select_parts(parts, query.context, passages)
+        else:
+            quotes = self._extractive.select(query.text, query.context, passages)
         if not quotes:
             yield StreamEvent(delta=DECLINE)
             yield StreamEvent(answer=self._decline(question, backend, list(notices)))
@@ -282,7 +316,8 @@ class Assistant:
                 "this answer was composed directly from the sources."
             )
             yield StreamEvent(delta="\n\n" if reader.raw else "")
-            yield from self._extractive_answer(question, query, passages, notices=[notice])
+            parts = parse_question(question).parts
+            yield from self._extractive_answer(question, query, passages, parts, [notice])
             return
         yield StreamEvent(answer=self._checked(question, reader, passages))
 

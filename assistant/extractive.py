@@ -7,13 +7,15 @@ Nothing above the calibrated threshold means the sources don't cover the questio
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from assistant.answer import Passage
+from assistant.lexicon import default_lexicon
+from assistant.questions import Part, Wants, answer_kind, measure_asked, offers_answer
 from assistant.text import STOPWORDS, normalise, proper_names, stem, terms, words
 
 SENTENCE_WEIGHT = 0.4
@@ -26,23 +28,7 @@ NEAR_DUPLICATE = 0.6
 MISMATCH_PENALTY = 0.75
 TYPE_BONUS = 1.15
 DENSE_FLOOR = 0.3
-
-_WANTS_NUMBER = re.compile(
-    r"\bhow (?:many|much|big|large|long|soon|far|old)\b|"
-    r"\bwhat (?:number|percentage|share|proportion|amount|size|sum|figure)\b"
-)
-_WANTS_TIME = re.compile(r"\bwhen\b|\bwhat (?:date|year|day|month|time)\b")
-_WANTS_PERSON = re.compile(r"^(?:and |so )?who\b|\bwhich (?:person|official|minister|envoy)\b")
-_HAS_NUMBER = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-    r"forty|fifty|hundred|thousand|million|billion|quarter|half|dozen|several|few)\b"
-)
-_HAS_TIME = re.compile(
-    r"\b(?:1[89]\d\d|20\d\d|january|february|march|april|june|july|august|september|"
-    r"october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-    r"days?|weeks?|months?|years?|ago|later|earlier|since|after|before|until|"
-    r"thanksgiving|christmas|today|yesterday|tomorrow|soon)\b"
-)
+SYNONYM_CREDIT = 0.9
 
 
 @dataclass(frozen=True)
@@ -99,14 +85,36 @@ class ExtractiveAnswerer:
         self, question: str, context: str, passages: Sequence[Passage]
     ) -> list[list[Sentence]]:
         """The sentences to quote, grouped by passage in reading order; [] means decline."""
+        return _group(self._chosen(question, context, passages, answer_kind(question)))
+
+    def select_parts(
+        self, parts: Sequence[Part], context: str, passages: Sequence[Passage]
+    ) -> list[list[Sentence]]:
+        """Each part of a question answered on its own, the sentences quoted once."""
+        chosen: dict[int, Scored] = {}
+        for part in parts:
+            lean = " ".join(filter(None, (part.context, context)))
+            for item in self._chosen(part.text, lean, passages, part.wants):
+                chosen.setdefault(item.sentence.start, item)
+        return _group(list(chosen.values()))
+
+    def _chosen(
+        self, question: str, context: str, passages: Sequence[Passage], wants: Wants
+    ) -> list[Scored]:
         if self.unknown_names(question):
             return []
-        scored = self.score(question, context, passages)
+        scored = self.score(question, context, passages, wants)
         if not scored or scored[0].strength < self._min_support:
             return []
-        return _group(self._choose(scored))
+        return self._choose(scored)
 
-    def score(self, question: str, context: str, passages: Sequence[Passage]) -> list[Scored]:
+    def score(
+        self,
+        question: str,
+        context: str,
+        passages: Sequence[Passage],
+        wants: Wants | None = None,
+    ) -> list[Scored]:
         sentences = _sentences(passages)
         if not sentences:
             return []
@@ -118,12 +126,17 @@ class ExtractiveAnswerer:
         vectors = self._embed([normalise(probe)] + [normalise(s.text) for s in sentences])
         dense = vectors[1:] @ vectors[0]
         soft = self._soft_matcher(question, sentences)
+        synonym = _synonym_matcher(question, weights)
         passage_terms = _terms_by_passage(sentences)
-        fits = self._answer_type_check(question)
+        fits = self._answer_type_check(question, wants or answer_kind(question))
         scored = []
         for sentence, similarity in zip(sentences, dense, strict=True):
             covered = frozenset(t for t in weights if t in sentence.terms)
-            partial = sum(weights[t] * soft(t, sentence) for t in weights if t not in covered)
+            partial = sum(
+                weights[t] * max(synonym(t, sentence), soft(t, sentence))
+                for t in weights
+                if t not in covered
+            )
             lexical = (sum(weights[t] for t in covered) + partial) / total
             around = passage_terms[sentence.passage.id]
             nearby = sum(w for t, w in weights.items() if t in around) / total
@@ -152,14 +165,13 @@ class ExtractiveAnswerer:
         return scored
 
     def _answer_type_check(
-        self, question: str
+        self, question: str, wants: Wants
     ) -> Callable[[Sentence, frozenset[str]], float | None]:
         """What a sentence must hold to answer this kind of question.
 
         "How many ..." wants a number, "when ..." a time, "who ..." a name; and every
         name the question asks about must appear in the passage around the sentence.
         """
-        asked = normalise(question).strip()
         names = [
             term
             for name in proper_names(question)
@@ -167,23 +179,16 @@ class ExtractiveAnswerer:
             for term in terms(name)
             if self._known(term)
         ]
-        wants_number = bool(_WANTS_NUMBER.search(asked))
-        wants_time = bool(_WANTS_TIME.search(asked))
-        wants_person = bool(_WANTS_PERSON.search(asked))
+        measure = measure_asked(question)
+        typed = wants in (Wants.NUMBER, Wants.DATE, Wants.PERSON, Wants.PLACE)
 
         def fits(sentence: Sentence, around: frozenset[str]) -> float | None:
             """None rules the sentence out; otherwise a factor for its score."""
             if not all(any(_same_name(name, term) for term in around) for name in names):
                 return None
-            text = normalise(sentence.text)
-            if wants_number or wants_time:
-                found = (wants_number and _HAS_NUMBER.search(text)) or (
-                    wants_time and _HAS_TIME.search(text)
-                )
-                return TYPE_BONUS if found else None
-            if wants_person and not proper_names(sentence.text):
-                return MISMATCH_PENALTY
-            return 1.0
+            if not typed:
+                return 1.0
+            return TYPE_BONUS if offers_answer(sentence.text, question, wants, measure) else None
 
         return fits
 
@@ -239,6 +244,38 @@ class ExtractiveAnswerer:
                 chosen.append(candidate)
                 covered |= candidate.covered
         return chosen
+
+
+def _synonym_matcher(question: str, weights: dict[str, float]) -> Callable[[str, Sentence], float]:
+    """Credit for a question word that the sentence says with a synonym or an alias.
+
+    The tables are the citation check's (assistant/data/synonyms.yaml, aliases.yaml):
+    "army" finds "armed forces", "cap" finds "limited", "Washington" finds "the US".
+    """
+    lexicon = default_lexicon()
+    meanings: dict[str, set[str]] = {}
+    for token in lexicon.tokens(question):
+        if token.concepts & lexicon.framing:
+            continue  # "plan" for "proposal" says nothing about what is asked
+        shared = {c for c in token.concepts if c.startswith(("~", "@"))}
+        for term in token.concepts & weights.keys():
+            meanings.setdefault(term, set()).update(shared)
+    if not any(meanings.values()):
+        return lambda term, sentence: 0.0
+
+    def synonym(term: str, sentence: Sentence) -> float:
+        wanted = meanings.get(term)
+        return SYNONYM_CREDIT if wanted and wanted & _concepts(sentence.text) else 0.0
+
+    return synonym
+
+
+@lru_cache(maxsize=4096)
+def _concepts(text: str) -> frozenset[str]:
+    """The synonym groups and entities a sentence mentions."""
+    return frozenset(
+        c for token in default_lexicon().tokens(text) for c in token.concepts if c[0] in "~@"
+    )
 
 
 def _rescaled(similarity: float) -> float:

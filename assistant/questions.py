@@ -1,0 +1,417 @@
+"""Question understanding for the offline answerer: what a reader's message actually asks.
+
+A message is cleaned of markup, greetings, thanks, sign-offs, the asker's name and polite
+frames (the word lists are data: assistant/data/wrappers.yaml), split into its parts when
+it asks two things, and each part gets the kind of answer it wants: a number, a person, a
+place, a date, yes or no, a reason, a definition, or anything.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+
+from assistant.lexicon import load_table
+from assistant.text import proper_names
+
+
+class Wants(Enum):
+    NUMBER = "number"
+    PERSON = "person"
+    PLACE = "place"
+    DATE = "date"
+    YES_NO = "yes/no"
+    REASON = "reason"
+    DEFINITION = "definition"
+    ANYTHING = "anything"
+
+
+class Measure(Enum):
+    """What a number question measures: it decides which numbers can answer it."""
+
+    COUNT = "count"
+    PERCENT = "percent"
+    MONEY = "money"
+    DURATION = "duration"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One thing the message asks; `context` is the part it leans on ("and what about X?")."""
+
+    text: str
+    wants: Wants
+    context: str = ""
+    measure: Measure = Measure.COUNT
+
+
+@dataclass(frozen=True)
+class ParsedQuestion:
+    original: str
+    text: str  # cleaned: what is scored
+    parts: tuple[Part, ...]
+    injection: bool = False  # it tries to change the rules rather than ask
+
+    @property
+    def wants(self) -> Wants:
+        return self.parts[0].wants
+
+    @property
+    def measure(self) -> Measure:
+        return self.parts[0].measure
+
+
+_QUESTION_START = (
+    "what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|will|would|"
+    "can|could|should|shall|has|have|had|may|might|must|if|whether|about|the|in|on|under|"
+    "according|any|anything|tell|give|list|name|explain|describe|summari[sz]e"
+)
+_AUXILIARY = re.compile(
+    r"^(?:is|are|was|were|do|does|did|will|would|can|could|should|shall|has|have|had|if|whether|"
+    r"may|might|must|isn't|aren't|doesn't|don't|didn't|won't|wouldn't|can't|hasn't|"
+    r"haven't)\b"
+)
+_NAME = r"(?-i:[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)"  # capitalised, even in a case-blind pattern
+_PUNCT = r"\s*[,.!:;\u2014\u2013-]+\s*"
+_MARKUP = re.compile(r"<[^>]{1,200}>|\*\*|__|`+|~~|^\s*(?:#{1,6}|>|[-*+]|\d+[.)])\s+", re.M)
+_EMPHASIS = re.compile(r"(?<![\w*])[*_]([^*_\n]+)[*_](?![\w*])")
+_REPEATED = re.compile(r"([?!.])[?!.]+")
+
+_NUMBER = re.compile(
+    r"\bhow (?:many|much|big|large|small|long|soon|far|old|often|high|low|large)\b|"
+    r"\bwhat (?:number|percentage|percent|share|proportion|amount|size|sum|figure|"
+    r"total|cap|limit|ceiling|age)\b|\bhow many\b"
+)
+_DATE = re.compile(r"\bwhen\b|\bwhat (?:date|year|day|month|time)\b|\bwhich (?:day|year|month)\b")
+_PERSON = re.compile(
+    r"^(?:and |so |but )?(?:who|whom|whose)\b|"
+    r"\bwhich (?:person|people|official|officials|minister|envoy|leader|president|"
+    r"politician|diplomat|negotiator)\b"
+)
+_PLACE = re.compile(
+    r"^(?:and |so |but )?where\b|\bwhich (?:country|countries|city|cities|region|regions|"
+    r"territory|territories|place|places|area|areas|state|states)\b|\bin what (?:country|city)\b"
+)
+_REASON = re.compile(r"^(?:and |so |but )?why\b|\bhow come\b|\bwhat (?:is|was) the reason\b")
+_DEFINITION = re.compile(
+    r"^(?:and |so )?(?:what|who) (?:is|are|was|were) (?:a |an |the )?[\w' -]+\??$|"
+    r"\bwhat does [\w' -]+ mean\b|\bwhat is meant by\b"
+)
+_SECOND_PART = re.compile(
+    r"(?:[,;]\s*|\s+)(?:and|also|plus|but)\s+(?:also\s+)?(?=(?:what|which|who|when|where|why|how|"
+    r"is|are|does|do|did|will|would|can|could)\b)",
+    re.I,
+)
+
+
+def parse_question(message: str) -> ParsedQuestion:
+    """The message cleaned, split into parts, each with the kind of answer it wants."""
+    text = clean_question(message)
+    parts = tuple(_part(piece, context) for piece, context in _split_parts(text))
+    return ParsedQuestion(
+        message, text, parts or (_part(text, ""),), injection=is_injection(message)
+    )
+
+
+def is_injection(message: str) -> bool:
+    """Whether a message tries to change the assistant's rules ("ignore your instructions")."""
+    return bool(_injection().search(" ".join(message.split())))
+
+
+@lru_cache(maxsize=1)
+def _injection() -> re.Pattern[str]:
+    phrases = []
+    for phrase in load_table("injections")["phrases"]:
+        words = [re.escape(w) for w in str(phrase).split()]
+        body = r"\s+".join(r"(?:\S+\s+){0,3}?" if w == r"\*" else w for w in words)
+        body = body.replace(r"\s+(?:\S+\s+){0,3}?\s+", r"\s+(?:\S+\s+){0,3}?")
+        phrases.append(body)
+    return re.compile(r"(?<![\w])(?:" + "|".join(phrases) + r")(?![\w])", re.I)
+
+
+def clean_question(message: str) -> str:
+    """The question without markup, greetings, thanks, sign-offs, names or polite frames."""
+    text = _without_markup(message)
+    before = None
+    while text != before:
+        before = text
+        text = _strip_leading(text)
+        text = _strip_trailing(text)
+    text = _keep_questions(text)
+    return text if any(ch.isalnum() for ch in text) else " ".join(message.split())
+
+
+def answer_kind(question: str) -> Wants:
+    """What kind of answer a (clean, single) question wants."""
+    asked = " ".join(question.lower().split())
+    checks = (
+        (_REASON, Wants.REASON),
+        (_NUMBER, Wants.NUMBER),
+        (_DATE, Wants.DATE),
+        (_PERSON, Wants.PERSON),
+        (_PLACE, Wants.PLACE),
+    )
+    for pattern, kind in checks:
+        if pattern.search(asked):
+            return kind
+    if _AUXILIARY.match(re.sub(r"^(?:and|so|but|also)\s+", "", asked)):
+        return Wants.YES_NO
+    if _DEFINITION.search(asked):
+        return Wants.DEFINITION
+    return Wants.ANYTHING
+
+
+def leans_on_history(question: str) -> bool:
+    """Whether a question needs the conversation to be understood.
+
+    "And what about Kherson?", "Who would pay for it?", "How big is that?" lean on what
+    was said before; "What limit does the draft set on Ukraine's army?" does not.
+    """
+    if _topic_switch().search(question):
+        return False
+    asked = " ".join(clean_question(question).lower().split())
+    if _FOLLOW_UP_START.match(asked) or _BACK_REFERENCE.search(asked):
+        return True
+    content = [w for w in re.findall(r"[a-z0-9']+", asked) if w not in _FUNCTION_WORDS]
+    return len(content) <= 1
+
+
+# -- cleaning ------------------------------------------------------------------------
+
+
+def _without_markup(text: str) -> str:
+    text = _MARKUP.sub(" ", text)
+    text = _EMPHASIS.sub(r"\1", text)
+    text = "".join(" " if _is_symbol(ch) else ch for ch in text)
+    text = _REPEATED.sub(r"\1", text)
+    return " ".join(text.split())
+
+
+def _is_symbol(ch: str) -> bool:
+    """Emoji and pictographs (not letters, digits, punctuation or currency)."""
+    category = unicodedata.category(ch)
+    return category in ("So", "Sk", "Cs", "Co") or ch in "\ufe0f\u200d"
+
+
+def _strip_leading(text: str) -> str:
+    for pattern in _leading_patterns():
+        stripped = pattern.sub("", text, count=1)
+        if stripped != text and stripped.strip():
+            return _capitalised(stripped)
+    return text
+
+
+def _strip_trailing(text: str) -> str:
+    for pattern in _trailing_patterns():
+        stripped = pattern.sub("", text, count=1)
+        if stripped != text and stripped.strip():
+            return stripped.rstrip(" ,;:-\u2014\u2013")
+    return text
+
+
+def _keep_questions(text: str) -> str:
+    """Of several sentences, keep those that ask something (all, if none clearly does)."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+    if len(sentences) < 2:
+        return text
+    asking = [s for s in sentences if s.endswith("?") or _starts_a_question(s)]
+    return " ".join(asking) if asking else text
+
+
+def _starts_a_question(sentence: str) -> bool:
+    return bool(re.match(rf"(?:{_QUESTION_START})\b", sentence.strip().lower()))
+
+
+def _capitalised(text: str) -> str:
+    text = text.lstrip(" ,;:.!-\u2014\u2013")
+    return text[:1].upper() + text[1:] if text else text
+
+
+@lru_cache(maxsize=1)
+def _leading_patterns() -> tuple[re.Pattern[str], ...]:
+    table = load_table("wrappers")
+    greeting = _alternatives(table["greetings"])
+    addressee = _alternatives(table["greeting_addressees"])
+    thanks = _alternatives(table["thanks"])
+    intro = _alternatives(table["asker_intros"], name=True)
+    frame = _alternatives(table["frames"] + table["topic_switches"])
+    return (
+        re.compile(
+            rf"^(?:{greeting})(?:\s+(?:{addressee}|{_NAME}))?"
+            rf"(?:{_PUNCT}|\s+(?=(?:{_QUESTION_START})\b))",
+            re.I,
+        ),
+        re.compile(rf"^(?:{thanks})(?:\s+(?:{addressee}|{_NAME}))?{_PUNCT}", re.I),
+        re.compile(rf"^(?:{intro}){_PUNCT}", re.I),
+        re.compile(rf"^(?:{frame})(?:{_PUNCT}|\s+)", re.I),
+    )
+
+
+@lru_cache(maxsize=1)
+def _topic_switch() -> re.Pattern[str]:
+    switches = _alternatives(load_table("wrappers")["topic_switches"])
+    return re.compile(rf"^\W*(?:(?:ok|okay|got it|thanks|right)\W+)*(?:{switches})\b", re.I)
+
+
+@lru_cache(maxsize=1)
+def _trailing_patterns() -> tuple[re.Pattern[str], ...]:
+    table = load_table("wrappers")
+    sign_off = _alternatives(table["sign_offs"])
+    return (
+        re.compile(rf"(?<=[?.!,;])\s*(?:{sign_off})(?:[\s,]+{_NAME})?[\s.!]*$", re.I),
+        re.compile(rf"[\s,]+(?:{sign_off})(?:[\s,]+{_NAME})?[\s.!]*$", re.I),
+        re.compile(rf"(?<=[?.!])\s*(?:[-\u2014\u2013~]\s*)?{_NAME}[\s.!]*$"),
+        re.compile(rf"\s+[-\u2014\u2013~]\s*{_NAME}[\s.!]*$"),
+    )
+
+
+def _alternatives(phrases: list[str], *, name: bool = False) -> str:
+    ordered = sorted((str(p) for p in phrases), key=len, reverse=True)
+    escaped = [re.escape(p).replace(r"\ ", r"\s+") for p in ordered]
+    if name:
+        escaped = [p.replace(re.escape("{name}"), _NAME) for p in escaped]
+    return "|".join(escaped)
+
+
+# -- parts -----------------------------------------------------------------------------
+
+
+def _split_parts(text: str) -> list[tuple[str, str]]:
+    """(part, context) pairs: "What happens to X, and what about Y?" asks two things."""
+    pieces = [p for p in re.split(r"(?<=\?)\s+(?=\S)", text) if p.strip()]
+    parts: list[str] = []
+    for piece in pieces:
+        parts += [p.strip(" ,;") for p in _SECOND_PART.split(piece) if p.strip(" ,;")]
+    if len(parts) < 2:
+        return [(text, "")]
+    # A later part leans on the first: "..., and what about Kherson?", "..., and who wrote it?"
+    return [(parts[0], "")] + [(part, parts[0]) for part in parts[1:]]
+
+
+def _part(text: str, context: str) -> Part:
+    kind = answer_kind(text)
+    if kind is Wants.ANYTHING and context:
+        kind = answer_kind(context)
+    return Part(_as_question(text), kind, context, measure_asked(text))
+
+
+def measure_asked(question: str) -> Measure:
+    asked = " ".join(question.lower().split())
+    for pattern, measure in _MEASURES:
+        if pattern.search(asked):
+            return measure
+    return Measure.COUNT
+
+
+def offers_answer(sentence: str, question: str, wants: Wants, measure: Measure) -> bool:
+    """Whether a sentence holds something new of the kind the question wants.
+
+    A "who" question needs a name the question does not already hold, a "where" one a
+    place, a "how much money" one a sum, a "when" one a time; a sentence that only
+    repeats the question's own names and numbers does not answer it.
+    """
+    unknown = _WH_WORD.get(wants)
+    if unknown is None:
+        return True
+    if unknown.search(sentence):
+        return True  # it speaks of that very unknown: "no detail on who would provide them"
+    if wants is Wants.NUMBER:
+        return bool(_new_matches(_MEASURE_FORMS[measure], sentence, question))
+    if wants is Wants.DATE:
+        return bool(_new_matches(_TIME, sentence, question))
+    asked = {n.lower() for n in proper_names(question)}
+    return any(n.lower() not in asked for n in proper_names(sentence))
+
+
+def _new_matches(pattern: re.Pattern[str], sentence: str, question: str) -> set[str]:
+    asked = {m.group(0).lower() for m in pattern.finditer(question)}
+    return {m.group(0).lower() for m in pattern.finditer(sentence)} - asked
+
+
+_UNSAID = (  # "there is no detail on who would provide them"
+    r"(?:no details?|unclear|not clear|not say|not specif\w*|not state|no indication|"
+    r"not known|unknown|no word|silent)\b[^.]{0,30}"
+)
+_WH_WORD = {
+    Wants.NUMBER: re.compile(_UNSAID + r"\bhow (?:many|much|long|big|large)\b", re.I),
+    Wants.DATE: re.compile(_UNSAID + r"\bwhen\b", re.I),
+    Wants.PERSON: re.compile(_UNSAID + r"\bwho(?:m|se)?\b", re.I),
+    Wants.PLACE: re.compile(_UNSAID + r"\bwhere\b", re.I),
+}
+_FOLLOW_UP_START = re.compile(
+    r"^(?:and|but|also|so|then|plus|or)\b|^(?:what|how) about\b|^(?:why|how|when|where|who)"
+    r"(?: so| not)?\s*\??$|^(?:is|was|are|were|does|did) (?:that|it|this)\b"
+)
+_BACK_REFERENCE = re.compile(
+    r"\b(?:it|its|it's|they|them|their|theirs|he|him|his|she|her|hers|that|this|those|these|"
+    r"such|there|the same|the other|the former|the latter|then|else|more)\b(?!\s+(?:is|are)\s+"
+    r"(?:a|an|the)\b)"
+)
+_FUNCTION_WORDS = frozenset(
+    "a an the and or but so of in on at to for from by with about what which who whom whose "
+    "when where why how is are was were be been do does did will would can could should shall "
+    "has have had may might must i you we me us my your our please any anything else".split()
+)
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+    r"forty|fifty|sixty|hundred|thousand|million|billion|trillion|dozen|dozens|hundreds|"
+    r"thousands|millions|several|a few|a couple"
+)
+_COUNT = rf"\d[\d,.]*\w*|\b(?:{_NUMBER_WORDS})\b"
+_UNIT = r"(?:hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies))"
+_MEASURE_FORMS = {
+    Measure.COUNT: re.compile(_COUNT, re.I),
+    Measure.PERCENT: re.compile(
+        r"\d[\d.,]*\s*(?:%|per\s?cent\b|percent\b)|\b(?:half|quarter|third|two-thirds|"
+        r"three-quarters|majority|minority|equally|evenly)\b",
+        re.I,
+    ),
+    Measure.MONEY: re.compile(
+        r"[$€£]\s?\d[\d.,]*\s*(?:bn|m|tn|billion|million|trillion)?|"
+        r"\d[\d.,]*\s*(?:bn|tn|billion|million|trillion|dollars|euros|pounds)\b",
+        re.I,
+    ),
+    Measure.DURATION: re.compile(
+        rf"(?:\d[\d.,]*|\b(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
+        rf"twelve|several|a few|many|over a|more than a|nearly a|almost a))[\s-]+{_UNIT}\b",
+        re.I,
+    ),
+}
+_MEASURES = (
+    (
+        re.compile(r"\b(?:percentage|percent|per cent|proportion|share|slice|fraction|cut)\b"),
+        Measure.PERCENT,
+    ),
+    (
+        re.compile(
+            r"\bhow much (?:money|cash|funding)\b|\bhow much (?:would|will|does|did|is|are|was)\b"
+            r".*\b(?:cost|worth|pay|paid|spend|spent|invest|fund|raise|give|put in|owe)\b|"
+            r"\bhow much\b.*\b(?:money|cash|funds|euros|dollars)\b|"
+            r"\bwhat (?:sum|amount|price|cost|bill|value)\b"
+        ),
+        Measure.MONEY,
+    ),
+    (
+        re.compile(r"\bhow long\b|\bfor how long\b|\bhow many (?:days|weeks|months|years|hours)\b"),
+        Measure.DURATION,
+    ),
+)
+_TIME = re.compile(
+    r"\b(?:1[89]\d\d|20\d\d)\b|(?-i:\bMay\b)(?!\s+(?:be|have|not)\b)|"
+    r"\b(?:january|february|march|april|june|july|august|"
+    r"september|october|november|december|monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday|thanksgiving|christmas|easter|today|yesterday|tomorrow|tonight|"
+    r"spring|summer|autumn|winter)\b|\b(?:within|in|by|after|before|since|until)\s+"
+    r"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|several)\s+"
+    + _UNIT
+    + r"|\b(?:last|next|this)\s+(?:week|month|year|weekend)\b|\bago\b",
+    re.I,
+)
+
+
+def _as_question(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith(("?", ".", "!")) else text + "?"
