@@ -42,8 +42,43 @@ def compose_extractive(quotes: Sequence[Sequence[Sentence]]) -> tuple[str, list[
     for sentence in (s for group in quotes for s in group):
         citation = citation_for(len(citations) + 1, sentence.passage, sentence.start, sentence.end)
         citations.append(citation)
-        parts.append(f"{citation.quote} [{citation.id}]")
+        parts.append(f"{balanced_quotes(citation.quote)} [{citation.id}]")
     return " ".join(parts), citations
+
+
+_OPENERS = {"\u201c": "\u201d", "\u2018": "\u2019"}
+
+
+def balanced_quotes(sentence: str) -> str:
+    """A lifted sentence with the quotation it opens (or closes) shown whole.
+
+    A quotation may run over several sentences in the article; quoted on its own, its
+    first sentence gets the closing mark and its last one the opening mark. The
+    citation keeps the exact source span; only the answer's text is completed.
+    """
+    text = sentence
+    for opening, closing in _OPENERS.items():
+        opened, closed = text.count(opening), text.count(closing)
+        if opening == "\u2018":
+            closed = len(re.findall(r"\u2019(?!\w)", text))  # not the apostrophe in "Ukraine’s"
+        if opened > closed:
+            text = _close(text, closing)
+        elif closed > opened and opening != "\u2018":
+            text = opening + text
+    if text.count('"') % 2:
+        text = _close(text, '"') if _opens_straight(text) else '"' + text
+    return text
+
+
+def _close(text: str, mark: str) -> str:
+    stripped = text.rstrip()
+    return stripped + mark + text[len(stripped) :]
+
+
+def _opens_straight(text: str) -> bool:
+    """Whether the odd straight quote in the text opens a quotation (it follows a space)."""
+    last = text.rfind('"')
+    return last == 0 or (not text[last - 1].isalnum() and text[last - 1] not in ".,!?;:")
 
 
 UNMARKED_PAIR_POOL = 4  # an unmarked sentence may join two of its four closest passages

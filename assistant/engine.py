@@ -16,6 +16,7 @@ from assistant.citations import (
     SentenceCheck,
     answer_sentences,
     assemble,
+    balanced_quotes,
     check_sentence,
     compose_extractive,
     removal_notices,
@@ -178,9 +179,10 @@ class Assistant:
         yield StreamEvent(answer=answer)
 
     def _retrieve(self, query: Query, parts: Sequence[Part]) -> list[Passage]:
-        """The question's passages; a question in several parts also gets each part's own."""
+        """The question's passages; offline, a question in several parts also gets each
+        part's own, since each part is answered on its own (a model gets the question's)."""
         passages = self._retriever.retrieve(query, self.settings.top_k)
-        if len(parts) < 2:
+        if len(parts) < 2 or self._chat is not None:
             return passages
         seen = {p.id for p in passages}
         for part in parts:
@@ -278,7 +280,8 @@ class Assistant:
             return
         text, citations = compose_extractive(quotes)
         for i, citation in enumerate(citations):
-            yield StreamEvent(delta=("" if i == 0 else " ") + f"{citation.quote} [{citation.id}]")
+            shown = balanced_quotes(citation.quote)
+            yield StreamEvent(delta=("" if i == 0 else " ") + f"{shown} [{citation.id}]")
         yield StreamEvent(
             answer=Answer(question, text, citations, False, backend, notices=list(notices))
         )

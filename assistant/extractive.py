@@ -7,6 +7,7 @@ Nothing above the calibrated threshold means the sources don't cover the questio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,6 +30,7 @@ MISMATCH_PENALTY = 0.75
 TYPE_BONUS = 1.15
 DENSE_FLOOR = 0.3
 SYNONYM_CREDIT = 0.9
+CLOSE_ALTERNATIVE = 0.85  # of a dangling sentence's score, for one that stands alone
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ class ExtractiveAnswerer:
         scored = self.score(question, context, passages, wants)
         if not scored or scored[0].strength < self._min_support:
             return []
-        return self._choose(scored)
+        return _with_antecedents(self._choose(scored), scored, self._min_support)
 
     def score(
         self,
@@ -275,6 +277,72 @@ def _concepts(text: str) -> frozenset[str]:
     """The synonym groups and entities a sentence mentions."""
     return frozenset(
         c for token in default_lexicon().tokens(text) for c in token.concepts if c[0] in "~@"
+    )
+
+
+_REFERS_BACK = re.compile(
+    r"^\W*(?:(?:and|but|so|yet)\s+)?(?:that|this|these|those|such|another|it|its|they|their|"
+    r"them|he|his|she|her|both|neither|the latter|the former|the same|the move|the idea)\b"
+    r"(?!\s+(?:week|weekend|year|month|day|morning|afternoon|evening|time|is why)\b)|"
+    r"\b(?:that|this|those|these|the same) (?:wording|words|phrase|language|line|idea|"
+    r"proposal|point|plan|claim|statement|remark|comment)s?\b",
+    re.IGNORECASE,
+)
+
+
+def refers_back(text: str) -> bool:
+    """A sentence that leans on the one before it: "That reads as...", "Another proposes..."."""
+    return bool(_REFERS_BACK.search(text))
+
+
+def _with_antecedents(chosen: list[Scored], scored: list[Scored], floor: float) -> list[Scored]:
+    """Each sentence that refers back comes with the sentence it refers to, when the
+    retrieved text holds it; otherwise a close alternative that stands alone replaces it,
+    and failing that it stays as it is."""
+    pool = [s.sentence for s in scored]
+    kept: list[Scored] = []
+    for item in chosen:
+        if not refers_back(item.sentence.text):
+            kept.append(item)
+            continue
+        before = _previous(item.sentence, pool)
+        if before is not None:
+            kept += [Scored(before, item.score, frozenset(), item.strength), item]
+            continue
+        alternative = next(
+            (
+                s
+                for s in scored
+                if s.score >= CLOSE_ALTERNATIVE * item.score
+                and s.strength >= floor
+                and not refers_back(s.sentence.text)
+                and s not in chosen
+            ),
+            None,
+        )
+        kept.append(alternative or item)
+    unique: dict[int, Scored] = {}
+    for item in kept:
+        unique.setdefault(item.sentence.start, item)
+    return list(unique.values())
+
+
+def _previous(sentence: Sentence, pool: Sequence[Sentence]) -> Sentence | None:
+    """The sentence just before this one in its article, if the retrieved text holds it."""
+    passage = sentence.passage
+    spans = [(passage.start + s, passage.start + e) for s, e in passage.sentences]
+    starts = [s for s, _ in spans]
+    if sentence.start in starts and starts.index(sentence.start) > 0:
+        start, end = spans[starts.index(sentence.start) - 1]
+        text = passage.text[start - passage.start : end - passage.start]
+        return Sentence(passage, sentence.rank, start, end, frozenset(terms(text)))
+    return next(
+        (
+            other
+            for other in pool
+            if other.passage.source == passage.source and 0 <= sentence.start - other.end <= 3
+        ),
+        None,
     )
 
 
