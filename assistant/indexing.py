@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -308,15 +310,26 @@ def _worth_a_worker(articles: Sequence[Article], embedder: Embedder) -> bool:
 def prepared_in_worker(
     articles: Sequence[Article], options: PrepareOptions, model: str
 ) -> Iterator[PreparedBatch]:
-    """prepare_batches() run in a spawned process; at most two batches wait in the queue."""
+    """prepare_batches() run in a spawned process; at most two batches wait in the queue.
+
+    The worker holds the read end of a pipe whose only write end is here: when this process
+    ends in any way (kill -9 included) the pipe closes and the worker exits, and with it
+    the last user of multiprocessing's resource tracker, which then exits too.
+    """
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")  # never fork a process running Chroma
     batches = context.Queue(maxsize=2)
+    lifeline, keep_alive = context.Pipe(duplex=False)
     worker = context.Process(
-        target=_prepare_in_worker, args=(list(articles), options, model, batches), daemon=True
+        target=_prepare_in_worker,
+        args=(list(articles), options, model, batches, lifeline),
+        daemon=True,
     )
-    worker.start()
+    try:
+        worker.start()
+    finally:
+        lifeline.close()  # the worker has its own copy; this one would keep the pipe open
     try:
         while True:
             item = _next_from(batches, worker)
@@ -326,9 +339,11 @@ def prepared_in_worker(
                 raise IndexStateError(f"preparing chunks failed: {item}")
             yield item
     finally:
+        keep_alive.close()
         if worker.is_alive():
             worker.terminate()
         worker.join(timeout=10)
+        batches.close()
 
 
 def _next_from(batches: Any, worker: Any) -> PreparedBatch | str | None:
@@ -341,8 +356,9 @@ def _next_from(batches: Any, worker: Any) -> PreparedBatch | str | None:
 
 
 def _prepare_in_worker(
-    articles: list[Article], options: PrepareOptions, model: str, batches: Any
+    articles: list[Article], options: PrepareOptions, model: str, batches: Any, lifeline: Any
 ) -> None:
+    _exit_with_parent(lifeline)
     try:
         embedder = WordLlamaEmbedder(model)
         for batch in prepare_batches(articles, options, embedder.embed):
@@ -351,3 +367,18 @@ def _prepare_in_worker(
         batches.put(f"{type(exc).__name__}: {exc}")
         return
     batches.put(None)
+
+
+def _exit_with_parent(lifeline: Any) -> None:
+    """End this worker as soon as the parent's end of the lifeline pipe closes.
+
+    Nothing is ever sent: recv() returns or fails only when the parent has closed it or
+    died. os._exit, because the main thread may be blocked on a full queue.
+    """
+
+    def watch() -> None:
+        with suppress(EOFError, OSError):
+            lifeline.recv()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
