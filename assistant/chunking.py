@@ -36,9 +36,9 @@ class Chunk:
         }
 
 
-def chunk_id(source: str, index: int) -> str:
-    """Deterministic: the same article position always gets the same id."""
-    return f"{hashlib.sha1(source.encode('utf-8')).hexdigest()[:16]}-{index:05d}"
+def chunk_id(article_key: str, index: int) -> str:
+    """Deterministic: the same position in the same article (Article.key) gets the same id."""
+    return f"{hashlib.sha1(article_key.encode('utf-8')).hexdigest()[:16]}-{index:05d}"
 
 
 @lru_cache(maxsize=4)
@@ -72,7 +72,7 @@ def chunk_article(article: Article, *, chunk_tokens: int) -> list[Chunk]:
         cursor = start + len(text)
         chunks.append(
             Chunk(
-                id=chunk_id(article.source, len(chunks)),
+                id=chunk_id(article.key, len(chunks)),
                 article=article,
                 index=len(chunks),
                 start=article.body_start + start,

@@ -43,6 +43,16 @@ class Article:
     tags: tuple[str, ...] = ()
     url: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # Identity, independent of the working directory: the front matter's `id` or `url` when
+    # present, else "<corpus folder name>/<path inside it>". Chunk ids derive from it.
+    doc_id: str = ""
+    corpus: str = ""  # the name of the folder the article was ingested from
+    file: str = ""  # the file's absolute path when it was loaded, to notice a moved corpus
+
+    @property
+    def key(self) -> str:
+        """What identifies the article in the index."""
+        return self.doc_id or self.source
 
     @property
     def body(self) -> str:
@@ -63,6 +73,9 @@ class Article:
             excerpt=self.excerpt,
             tags=", ".join(self.tags),
             url=self.url,
+            doc_id=self.key,
+            corpus=self.corpus,
+            file=self.file,
         )
         return meta
 
@@ -95,32 +108,79 @@ def find_article_files(paths: Iterable[Path]) -> list[Path]:
     """All article files under the given files or folders; a missing path is an error."""
     found: list[Path] = []
     for path in paths:
-        if not path.exists():
-            raise CorpusError(f"corpus path not found: {path}")
-        if path.is_file():
-            found.append(path)
-            continue
-        for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            found.extend(
-                Path(root) / name
-                for name in sorted(files)
-                if name.lower().endswith(ARTICLE_SUFFIXES) and not name.startswith(".")
-            )
+        found.extend(_files_under(path))
     return sorted(dict.fromkeys(found))
 
 
+def _files_under(path: Path) -> list[Path]:
+    if not path.exists():
+        raise CorpusError(f"corpus path not found: {path}")
+    if path.is_file():
+        return [path]
+    found: list[Path] = []
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(
+            Path(root) / name
+            for name in sorted(files)
+            if name.lower().endswith(ARTICLE_SUFFIXES) and not name.startswith(".")
+        )
+    return sorted(found)
+
+
+def corpus_root(path: Path) -> Path:
+    """The folder a corpus path names: the folder itself, or a single file's folder.
+
+    Absolute but with symbolic links kept, so the name is the one the user gave.
+    """
+    absolute = Path(os.path.abspath(path))
+    return absolute.parent if path.is_file() else absolute
+
+
+def corpus_name(root: Path) -> str:
+    return root.name or root.as_posix()
+
+
 def load_corpus(paths: Iterable[Path]) -> LoadResult:
-    """Load every article under paths; unreadable files are reported and skipped."""
+    """Load every article under paths; unreadable files are reported and skipped.
+
+    A file reached through two of the paths is loaded once, through the first. Two files
+    that declare the same `id` (or `url`) are one article: the first is kept.
+    """
     articles: list[Article] = []
     problems: list[LoadProblem] = []
-    for path in find_article_files(paths):
-        try:
-            articles.append(parse_article(path.read_bytes(), source=display_path(path)))
-        except ArticleError as exc:
-            problems.append(LoadProblem(display_path(path), str(exc)))
-        except OSError as exc:
-            problems.append(LoadProblem(display_path(path), exc.strerror or str(exc)))
+    seen_files: set[Path] = set()
+    seen_ids: dict[str, str] = {}
+    for path in paths:
+        files = _files_under(path)
+        root = corpus_root(path)
+        name = corpus_name(root)
+        for file in files:
+            resolved = file.resolve()
+            if resolved in seen_files:
+                continue
+            seen_files.add(resolved)
+            source = display_path(file)
+            inside = Path(os.path.abspath(file)).relative_to(root).as_posix()
+            try:
+                article = parse_article(
+                    file.read_bytes(),
+                    source=source,
+                    doc_id=f"{name}/{inside}",
+                    corpus=name,
+                    file=resolved.as_posix(),
+                )
+            except ArticleError as exc:
+                problems.append(LoadProblem(source, str(exc)))
+                continue
+            except OSError as exc:
+                problems.append(LoadProblem(source, exc.strerror or str(exc)))
+                continue
+            first = seen_ids.setdefault(article.key, source)
+            if first != source:
+                problems.append(LoadProblem(source, f"the same article as {first} ({article.key})"))
+                continue
+            articles.append(article)
     return LoadResult(articles, problems)
 
 
@@ -128,7 +188,10 @@ class ArticleError(ValueError):
     """One article cannot be used; the rest of the corpus still loads."""
 
 
-def parse_article(raw: bytes, *, source: str) -> Article:
+def parse_article(
+    raw: bytes, *, source: str, doc_id: str = "", corpus: str = "", file: str = ""
+) -> Article:
+    """One article; `doc_id` is its identity unless the front matter gives an id or url."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -139,6 +202,7 @@ def parse_article(raw: bytes, *, source: str) -> Article:
     body_start, body_end, title_line = _body_span(text, body_start, want_title="title" not in front)
     if body_end <= body_start:
         raise ArticleError("no article text")
+    declared = _declared_identity(front)
     title = _as_text(front.pop("title", None)) or title_line or Path(source).stem
     date = _as_date(front.pop("date", None)) or _date_from_name(source)
     tags = front.pop("tags", None)
@@ -154,7 +218,19 @@ def parse_article(raw: bytes, *, source: str) -> Article:
         tags=_as_tags(tags),
         url=_as_text(front.pop("url", None)),
         extra={k: _as_text(v) for k, v in front.items() if v not in (None, "", [])},
+        doc_id=declared or doc_id,
+        corpus=corpus,
+        file=file,
     )
+
+
+def _declared_identity(front: dict[str, Any]) -> str:
+    """The article's own identity from its front matter: `id`, else `url`; else ""."""
+    for key in ("id", "url"):
+        value = _as_text(front.get(key))
+        if value:
+            return f"{key}:{value}"
+    return ""
 
 
 def _front_matter(text: str) -> tuple[dict[str, Any], int]:

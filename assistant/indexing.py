@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from assistant.chunking import Chunk, chunk_article, chunk_id
-from assistant.corpus import Article, LoadProblem, display_path, load_corpus
+from assistant.corpus import Article, LoadProblem, corpus_name, corpus_root, load_corpus
 from assistant.embeddings import Embedder, WordLlamaEmbedder
 from assistant.errors import CorpusError, IndexStateError
 from assistant.lexical import LexicalIndex
@@ -80,23 +80,15 @@ class Indexer:
         report = IngestReport(problems=corpus.problems)
         if rebuild:
             self._store.drop()
-        if self._store.exists():
-            self._store.check_embedder(
-                backend=self._embedder.backend, model=self._embedder.model, dim=None
-            )
-        else:
-            self._store.create(
-                embed_backend=self._embedder.backend,
-                embed_model=self._embedder.model,
-                embed_dim=self._embedder.dim,
-            )
+        self._open_store()
         heads = self._store.article_heads()
-        todo = self._plan(corpus.articles, heads, report)
+        todo, moved = self._plan(corpus.articles, heads, report)
         # Into an empty store, what this ingest writes is the whole store: its terms then
         # build the BM25 index without reading every document back (slow at scale).
         written: list[tuple[str, list[str]]] | None = [] if self._store.count() == 0 else None
         self._write(todo, heads, report, progress, written)
-        self._remove_missing(paths, corpus.articles, heads, report)
+        self._remove(self._missing(paths, corpus.articles, heads), heads, report)
+        self._relocate(moved, heads)
         report.chunks_total = self._store.count()
         report.articles_total = len(heads) + report.added - report.removed
         if report.changed or rebuild:
@@ -108,6 +100,26 @@ class Indexer:
         self.ensure_lexical(version, progress=progress, documents=written)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _open_store(self) -> None:
+        """Create the collection, or check that this ingest may update the existing one."""
+        if not self._store.exists():
+            self._store.create(
+                embed_backend=self._embedder.backend,
+                embed_model=self._embedder.model,
+                embed_dim=self._embedder.dim,
+            )
+            return
+        self._store.check_embedder(
+            backend=self._embedder.backend, model=self._embedder.model, dim=None
+        )
+        try:
+            self._store.check_format()
+        except IndexStateError:
+            if self._store.count():
+                raise
+            self._store.drop()  # an empty index of the old format: nothing to keep
+            self._open_store()
 
     def ensure_lexical(
         self,
@@ -144,19 +156,22 @@ class Indexer:
 
     def _plan(
         self, articles: list[Article], heads: dict[str, dict], report: IngestReport
-    ) -> list[Article]:
-        todo = []
+    ) -> tuple[list[Article], list[Article]]:
+        """Articles to write, and unchanged ones whose file has moved (metadata only)."""
+        todo, moved = [], []
         for article in articles:
-            head = heads.get(article.source)
+            head = heads.get(article.key)
             if head is None:
                 report.added += 1
             elif head.get("doc_hash") != article.content_hash:
                 report.updated += 1
             else:
                 report.unchanged += 1
+                if head.get("file") != article.file or head.get("corpus") != article.corpus:
+                    moved.append(article)
                 continue
             todo.append(article)
-        return todo
+        return todo, moved
 
     def _write(
         self,
@@ -170,9 +185,9 @@ class Indexer:
         done = 0
         progress("articles", 0, len(articles))
         for batch in self._prepared(articles, with_terms=written is not None):
-            for source, n_chunks in batch.articles:
-                old = int(heads.get(source, {}).get("n_chunks", 0))
-                stale = [chunk_id(source, i) for i in range(n_chunks, old)]
+            for key, n_chunks in batch.articles:
+                old = int(heads.get(key, {}).get("n_chunks", 0))
+                stale = [chunk_id(key, i) for i in range(n_chunks, old)]
                 if stale:
                     self._store.delete(stale)
             self._store_batch(batch, fresh=written is not None)
@@ -210,26 +225,42 @@ class Indexer:
                     new=fresh,
                 )
 
-    def _remove_missing(
-        self,
-        paths: Sequence[Path],
-        articles: list[Article],
-        heads: dict[str, dict],
-        report: IngestReport,
-    ) -> None:
-        roots = [display_path(p) for p in paths]
-        present = {a.source for a in articles}
-        for source, head in heads.items():
-            if source in present or not any(_is_under(source, root) for root in roots):
-                continue
-            if Path(source).exists():  # still there but now unreadable: keep what we had
-                continue
-            self._store.delete(chunk_id(source, i) for i in range(int(head.get("n_chunks", 0))))
+    def _missing(
+        self, paths: Sequence[Path], articles: list[Article], heads: dict[str, dict]
+    ) -> list[str]:
+        """Stored articles of the corpus folders given whose file is gone.
+
+        A stored article belongs to the folder it was last ingested from (its `corpus`
+        name). One whose file still exists but could not be read this time is kept, and so
+        is everything when a single file, not a folder, is ingested.
+        """
+        folders = {corpus_name(corpus_root(p)) for p in paths if p.is_dir()}
+        present = {a.key for a in articles}
+        return [
+            key
+            for key, head in heads.items()
+            if key not in present
+            and head.get("corpus") in folders
+            and not Path(str(head.get("file") or head.get("source"))).exists()
+        ]
+
+    def _remove(self, keys: list[str], heads: dict[str, dict], report: IngestReport) -> None:
+        for key in keys:
+            n_chunks = int(heads[key].get("n_chunks", 0))
+            self._store.delete(chunk_id(key, i) for i in range(n_chunks))
             report.removed += 1
 
-
-def _is_under(source: str, root: str) -> bool:
-    return source == root or source.startswith(root.rstrip("/") + "/")
+    def _relocate(self, articles: list[Article], heads: dict[str, dict]) -> None:
+        """Point unchanged articles at where their files are now (no re-embedding)."""
+        ids: list[str] = []
+        metadatas: list[dict[str, Any]] = []
+        for article in articles:
+            where = {"source": article.source, "file": article.file, "corpus": article.corpus}
+            n_chunks = int(heads[article.key].get("n_chunks", 0))
+            for i in [*range(1, n_chunks), 0]:  # the head last, as when writing
+                ids.append(chunk_id(article.key, i))
+                metadatas.append(where)
+        self._store.update_metadata(ids, metadatas)
 
 
 # -- preparing chunks: in this process, or in a worker while this one writes ---------------
@@ -251,7 +282,7 @@ class PreparedBatch:
     metadatas: list[dict[str, Any]]
     vectors: np.ndarray
     head_start: int
-    articles: list[tuple[str, int]]  # (source, number of chunks) of each article
+    articles: list[tuple[str, int]]  # (Article.key, number of chunks) of each article
     terms: list[list[str]] | None = None
 
 
@@ -266,7 +297,7 @@ def prepare_batches(
     for article in articles:
         chunks = chunk_article(article, chunk_tokens=options.chunk_tokens)
         pending.extend((chunk, len(chunks)) for chunk in chunks)
-        sources.append((article.source, len(chunks)))
+        sources.append((article.key, len(chunks)))
         if len(pending) >= options.batch_chunks:
             yield _prepare(pending, sources, options, embed)
             pending, sources = [], []

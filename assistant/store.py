@@ -12,10 +12,17 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from assistant.errors import ConfigError, EmbeddingMismatchError, StoreUnavailableError
+from assistant.errors import (
+    ConfigError,
+    EmbeddingMismatchError,
+    IndexStateError,
+    StoreUnavailableError,
+)
 from assistant.settings import Settings
 
-STORE_FORMAT = "1"
+# 2: articles are identified by Article.key (front matter id/url, or corpus folder + path);
+# 1 used the path as seen from the working directory of the ingest.
+STORE_FORMAT = "2"
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,7 @@ class StoreInfo:
     embed_backend: str
     embed_model: str
     embed_dim: int
+    format: str = STORE_FORMAT
 
 
 def _chroma_settings():  # type: ignore[no-untyped-def]
@@ -165,6 +173,7 @@ class ChunkStore:
             embed_backend=str(meta.get("embed_backend", "")),
             embed_model=str(meta.get("embed_model", "")),
             embed_dim=int(meta.get("embed_dim", 0)),
+            format=str(meta.get("format", "1")),
         )
 
     def check_embedder(self, *, backend: str, model: str, dim: int | None) -> None:
@@ -176,6 +185,16 @@ class ChunkStore:
                 f"({info.embed_dim} dimensions) but the settings ask for {backend}:{model}"
                 f"{f' ({dim} dimensions)' if dim is not None else ''}; "
                 "run `assistant ingest --rebuild` to rebuild it"
+            )
+
+    def check_format(self) -> None:
+        """Refuse to update an index whose chunk ids follow an older scheme."""
+        if self.info().format != STORE_FORMAT:
+            where = self._settings.chroma_url or str(self._settings.chroma_dir)
+            raise IndexStateError(
+                f"the index at {where} was built by an older version that told articles apart "
+                "by their path as seen from the working directory; run "
+                "`assistant ingest --rebuild` to rebuild it"
             )
 
     def mark_changed(self, *, articles: int, chunks: int) -> str:
@@ -197,8 +216,18 @@ class ChunkStore:
         """First-chunk metadata of every article: its hash and chunk count."""
         heads: dict[str, dict[str, Any]] = {}
         for _, meta in self._scan(where={"chunk_index": 0}, documents=False):
-            heads[str(meta["source"])] = meta
+            heads[str(meta.get("doc_id") or meta["source"])] = meta
         return heads
+
+    def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
+        """Change the given metadata keys of stored chunks (other keys and vectors stay)."""
+        for start in range(0, len(ids), 5000):
+            batch = slice(start, start + 5000)
+            self._call(
+                lambda batch=batch: self.collection.update(
+                    ids=list(ids[batch]), metadatas=list(metadatas[batch])
+                )
+            )
 
     def upsert(
         self,

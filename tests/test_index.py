@@ -11,10 +11,10 @@ from assistant.chunking import chunk_article
 from assistant.corpus import load_corpus
 from assistant.embeddings import WordLlamaEmbedder
 from assistant.engine import Assistant, ingest
-from assistant.errors import EmbeddingMismatchError
+from assistant.errors import EmbeddingMismatchError, IndexStateError
 from assistant.indexing import Indexer
 from assistant.settings import load_settings
-from assistant.store import ChunkStore
+from assistant.store import STORE_FORMAT, ChunkStore
 from tests.conftest import SOURCES
 from tests.fakes.openai_server import FakeOpenAIServer
 
@@ -64,7 +64,7 @@ def test_incremental_ingest_adds_skips_updates_and_removes(tmp_path: Path, corpu
     changed = ingest(settings, [corpus])
     assert (changed.added, changed.updated, changed.unchanged, changed.removed) == (1, 1, 0, 1)
     stored = ChunkStore(settings=settings)
-    assert set(stored.article_heads()) == {a.source for a in load_corpus([corpus]).articles}
+    assert set(stored.article_heads()) == {a.key for a in load_corpus([corpus]).articles}
     assert "4 added" not in changed.summary() and "1 removed" in changed.summary()
 
 
@@ -193,3 +193,69 @@ def test_index_copies_are_independent(data_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(data_dir, copy)
     assert Assistant.open(load_settings(data_dir=copy)).info().chunks > 0
+
+
+def test_article_identity_is_the_front_matter_id_or_url_else_the_path_in_its_folder(
+    tmp_path: Path,
+) -> None:
+    settings = load_settings(data_dir=tmp_path / "data")
+    desk = tmp_path / "desk"
+    _write(desk, "plain.txt", _story("Harbour Expansion", 4))
+    _write(desk, "2024/linked.md", "---\nurl: https://example.org/rail\n---\n" + _story("Rail", 3))
+    _write(desk, "2024/known.md", "---\nid: story-17\n---\n" + _story("Bridge", 3))
+    first = ingest(settings, [desk])
+    assert first.added == 3
+    assert set(ChunkStore(settings=settings).article_heads()) == {
+        "desk/plain.txt",
+        "url:https://example.org/rail",
+        "id:story-17",
+    }
+
+    # Moving an article that names itself keeps it (its shown source follows); renaming one
+    # that does not is a new article, and the old one goes.
+    (desk / "2024" / "linked.md").rename(desk / "rail-strike.md")
+    (desk / "plain.txt").rename(desk / "harbour.txt")
+    moved = ingest(settings, [desk])
+    assert (moved.added, moved.updated, moved.unchanged, moved.removed) == (1, 0, 2, 1)
+    heads = ChunkStore(settings=settings).article_heads()
+    assert heads["url:https://example.org/rail"]["source"].endswith("desk/rail-strike.md")
+    assert "desk/harbour.txt" in heads and "desk/plain.txt" not in heads
+
+    # Another folder with the same file names is another corpus; a single file given alone
+    # removes nothing from its folder, the folder does.
+    other = tmp_path / "wire"
+    _write(other, "harbour.txt", _story("Harbour Strike", 5))
+    assert ingest(settings, [other]).added == 1
+    assert ingest(settings, [other / "harbour.txt"]).unchanged == 1
+    (other / "harbour.txt").unlink()
+    _write(other, "ferry.txt", _story("Ferry Fares", 2))
+    assert ingest(settings, [other / "ferry.txt"]).removed == 0
+    assert len(ChunkStore(settings=settings).article_heads()) == 5
+    assert ingest(settings, [other]).removed == 1
+    assert len(ChunkStore(settings=settings).article_heads()) == 4
+
+    # Two files declaring the same id are one article: the first is kept, the other named.
+    _write(desk, "zz-copy.md", "---\nid: story-17\n---\n" + _story("Copy", 2))
+    report = ingest(settings, [desk])
+    assert report.added == 0 and report.removed == 0
+    [problem] = report.problems
+    assert problem.path.endswith("zz-copy.md")
+    assert problem.reason == "the same article as " + str(desk / "2024" / "known.md") + (
+        " (id:story-17)"
+    )
+
+
+def test_an_index_of_the_old_path_identities_asks_for_a_rebuild(
+    tmp_path: Path, corpus: Path
+) -> None:
+    settings = load_settings(data_dir=tmp_path / "data", sources=[corpus])
+    ingest(settings, [corpus])
+    store = ChunkStore(settings=settings)
+    store.collection.modify(metadata={**store.collection.metadata, "format": "1"})
+
+    with pytest.raises(IndexStateError, match=r"older version.*`assistant ingest --rebuild`"):
+        ingest(settings, [corpus])
+    assert not Assistant.open(settings).ask("What does the rail report for district 2?").refused
+    rebuilt = ingest(settings, [corpus], rebuild=True)
+    assert rebuilt.added == 2
+    assert ChunkStore(settings=settings).info().format == STORE_FORMAT
