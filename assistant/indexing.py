@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import threading
@@ -19,6 +20,7 @@ from assistant.corpus import Article, LoadProblem, corpus_name, corpus_root, loa
 from assistant.embeddings import Embedder, WordLlamaEmbedder
 from assistant.errors import CorpusError, IndexStateError
 from assistant.lexical import LexicalIndex
+from assistant.locking import ingest_lock
 from assistant.settings import Settings
 from assistant.store import ChunkStore
 from assistant.text import normalise, terms
@@ -29,6 +31,7 @@ WORKER_MIN_ARTICLES = 300
 # Chunks per write: Chroma's embedded store takes at most 5,461 per call, and 4,096 per call
 # ingests ~7% faster than 1,024 (fewer transactions).
 WRITE_BATCH_CHUNKS = 4096
+log = logging.getLogger(__name__)
 
 
 def no_progress(stage: str, done: int, total: int) -> None:
@@ -72,33 +75,57 @@ class Indexer:
         rebuild: bool = False,
         progress: Progress = no_progress,
     ) -> IngestReport:
+        """Bring the index in line with the corpus paths (default: the configured sources).
+
+        One ingest at a time per data directory (the others wait).
+        """
         started = time.perf_counter()
         paths = list(paths or self._settings.sources)
         corpus = load_corpus(paths)
         if not corpus.articles and not corpus.problems and not paths:
             raise CorpusError("no corpus paths given")
-        report = IngestReport(problems=corpus.problems)
+        with ingest_lock(
+            self._settings.data_dir,
+            timeout=self._settings.ingest_lock_timeout,
+            on_wait=log.warning,
+        ):
+            report = self._ingest(paths, corpus.articles, rebuild=rebuild, progress=progress)
+        report.problems = corpus.problems
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _ingest(
+        self, paths: list[Path], articles: list[Article], *, rebuild: bool, progress: Progress
+    ) -> IngestReport:
+        report = IngestReport()
         if rebuild:
             self._store.drop()
         self._open_store()
         heads = self._store.article_heads()
-        todo, moved = self._plan(corpus.articles, heads, report)
+        todo, moved = self._plan(articles, heads, report)
+        gone = self._missing(paths, articles, heads)
+        recorded = self._store.info(derive=False)
+        if todo or gone:
+            self._store.begin_changes()  # a crash from here on leaves the store unsettled
         # Into an empty store, what this ingest writes is the whole store: its terms then
         # build the BM25 index without reading every document back (slow at scale).
         written: list[tuple[str, list[str]]] | None = [] if self._store.count() == 0 else None
         self._write(todo, heads, report, progress, written)
-        self._remove(self._missing(paths, corpus.articles, heads), heads, report)
+        self._remove(gone, heads, report)
         self._relocate(moved, heads)
         report.chunks_total = self._store.count()
         report.articles_total = len(heads) + report.added - report.removed
-        if report.changed or rebuild:
+        counted = (recorded.articles, recorded.chunks) == (
+            report.articles_total,
+            report.chunks_total,
+        )
+        if report.changed or rebuild or not recorded.settled or not counted:
             version = self._store.mark_changed(
                 articles=report.articles_total, chunks=report.chunks_total
             )
         else:
-            version = self._store.info().version
+            version = recorded.version
         self.ensure_lexical(version, progress=progress, documents=written)
-        report.seconds = time.perf_counter() - started
         return report
 
     def _open_store(self) -> None:
@@ -134,14 +161,21 @@ class Indexer:
         caller has them; otherwise the store is read back.
         """
         directory = self._settings.bm25_dir / self._store_key()
-        index = LexicalIndex.load(directory, version)
+        if not version:
+            log.warning(
+                "an ingest into %s is under way or did not finish (run `assistant ingest` to "
+                "complete it); answering from what is stored so far",
+                self._settings.chroma_url or self._settings.chroma_dir,
+            )
+        index = LexicalIndex.load(directory, version) if version else None
         if index is None:
             progress("lexical index", 0, 1)
             if documents is None:
                 index = LexicalIndex.build(self._store.scan_documents(), version)
             else:
                 index = LexicalIndex.from_terms(documents, version)
-            index.save(directory)
+            if version:  # an unsettled store's index would be stale once the ingest ends
+                index.save(directory)
             progress("lexical index", 1, 1)
         return index
 

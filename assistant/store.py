@@ -34,6 +34,13 @@ class StoredChunk:
 
 @dataclass(frozen=True)
 class StoreInfo:
+    """What the collection records about itself.
+
+    `settled` is False from the moment an ingest starts writing until its bookkeeping is
+    done; meanwhile (or for good, if it crashed) the counts come from the stored chunks
+    and `version` is "" (nothing cached against the store may be trusted).
+    """
+
     articles: int
     chunks: int
     updated_at: str
@@ -42,6 +49,7 @@ class StoreInfo:
     embed_model: str
     embed_dim: int
     format: str = STORE_FORMAT
+    settled: bool = True
 
 
 def _chroma_settings():  # type: ignore[no-untyped-def]
@@ -113,15 +121,23 @@ class ChunkStore:
 
     def __init__(self, *, settings: Settings, client: Any | None = None) -> None:
         self._settings = settings
-        self._client = client if client is not None else connect(settings)
+        self._client = client
         self._name = settings.collection
         self._collection: Any | None = None
+
+    @property
+    def client(self) -> Any:
+        """The Chroma client, connected on first use (so an ingest can lock first)."""
+        if self._client is None:
+            self._client = connect(self._settings)
+        return self._client
 
     # -- collection lifecycle -------------------------------------------------
 
     def exists(self) -> bool:
+        client = self.client
         try:
-            self._collection = self._client.get_collection(self._name, embedding_function=None)
+            self._collection = client.get_collection(self._name, embedding_function=None)
         except Exception as exc:
             if _is_not_found(exc):
                 return False
@@ -138,9 +154,11 @@ class ChunkStore:
             "updated_at": "",
             "articles": 0,
             "chunks": 0,
+            "settled": False,
         }
+        client = self.client
         try:
-            self._collection = self._client.get_or_create_collection(
+            self._collection = client.get_or_create_collection(
                 self._name,
                 embedding_function=None,
                 configuration={"hnsw": {"space": "cosine", "ef_search": 100}},
@@ -150,8 +168,9 @@ class ChunkStore:
             raise self._unavailable(exc) from None
 
     def drop(self) -> None:
+        client = self.client
         try:
-            self._client.delete_collection(self._name)
+            client.delete_collection(self._name)
         except Exception as exc:
             if not _is_not_found(exc):
                 raise self._unavailable(exc) from None
@@ -163,17 +182,24 @@ class ChunkStore:
             raise StoreUnavailableError(f"collection {self._name!r} does not exist")
         return self._collection
 
-    def info(self) -> StoreInfo:
+    def info(self, *, derive: bool = True) -> StoreInfo:
+        """The recorded state; while unsettled (see StoreInfo) the counts are derived from the
+        stored chunks unless derive=False."""
         meta = dict(self.collection.metadata or {})
+        settled = bool(meta.get("settled", True))
+        articles, chunks = int(meta.get("articles", 0)), int(meta.get("chunks", 0))
+        if not settled and derive:
+            articles, chunks = self.count_articles(), self.count()
         return StoreInfo(
-            articles=int(meta.get("articles", 0)),
-            chunks=int(meta.get("chunks", 0)),
+            articles=articles,
+            chunks=chunks,
             updated_at=str(meta.get("updated_at", "")),
-            version=str(meta.get("version", "")),
+            version=str(meta.get("version", "")) if settled else "",
             embed_backend=str(meta.get("embed_backend", "")),
             embed_model=str(meta.get("embed_model", "")),
             embed_dim=int(meta.get("embed_dim", 0)),
             format=str(meta.get("format", "1")),
+            settled=settled,
         )
 
     def check_embedder(self, *, backend: str, model: str, dim: int | None) -> None:
@@ -187,9 +213,13 @@ class ChunkStore:
                 "run `assistant ingest --rebuild` to rebuild it"
             )
 
+    def begin_changes(self) -> None:
+        """Record, before the first write, that the store is changing (see StoreInfo)."""
+        self._set_metadata(version=uuid.uuid4().hex, settled=False)
+
     def check_format(self) -> None:
         """Refuse to update an index whose chunk ids follow an older scheme."""
-        if self.info().format != STORE_FORMAT:
+        if self.info(derive=False).format != STORE_FORMAT:
             where = self._settings.chroma_url or str(self._settings.chroma_dir)
             raise IndexStateError(
                 f"the index at {where} was built by an older version that told articles apart "
@@ -198,17 +228,22 @@ class ChunkStore:
             )
 
     def mark_changed(self, *, articles: int, chunks: int) -> str:
+        """The bookkeeping after an ingest: counts, a new version, settled again."""
         version = uuid.uuid4().hex
-        meta = dict(self.collection.metadata or {})
-        meta.update(
+        self._set_metadata(
             version=version,
             updated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             articles=articles,
             chunks=chunks,
+            settled=True,
         )
+        return version
+
+    def _set_metadata(self, **values: Any) -> None:
+        meta = dict(self.collection.metadata or {})
+        meta.update(values)
         meta.pop("hnsw:space", None)
         self._call(lambda: self.collection.modify(metadata=meta))
-        return version
 
     # -- data -----------------------------------------------------------------
 
@@ -218,6 +253,20 @@ class ChunkStore:
         for _, meta in self._scan(where={"chunk_index": 0}, documents=False):
             heads[str(meta.get("doc_id") or meta["source"])] = meta
         return heads
+
+    def count_articles(self, batch: int = 5000) -> int:
+        """Articles whose head chunk (written last) is stored: the complete ones."""
+        total, offset = 0, 0
+        while True:
+            page = self._call(
+                lambda offset=offset: self.collection.get(
+                    where={"chunk_index": 0}, include=[], limit=batch, offset=offset
+                )
+            )
+            total += len(page["ids"])
+            if len(page["ids"]) < batch:
+                return total
+            offset += batch
 
     def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
         """Change the given metadata keys of stored chunks (other keys and vectors stay)."""

@@ -33,6 +33,7 @@ UNHASHED_SETTINGS = frozenset(
         "chroma_url",
         "chroma_token",
         "chroma_headers",
+        "ingest_lock_timeout",
         "openai_api_key",
         "openai_base_url",
         # Whether an LLM answers is recorded as "backend", whatever switched it on or off.
