@@ -44,6 +44,10 @@ class EmbeddingMismatchError(IndexStateError):
     """The collection was built with another embedding model or dimension."""
 
 
+class DamagedIndexError(IndexStateError):
+    """The embedded store's files cannot be read; `assistant ingest --rebuild` starts over."""
+
+
 class StoreUnavailableError(AssistantError):
     """The vector store (for example a Chroma server) cannot be reached."""
 

@@ -18,7 +18,7 @@ import numpy as np
 from assistant.chunking import Chunk, chunk_article, chunk_id
 from assistant.corpus import Article, LoadProblem, corpus_name, corpus_root, load_corpus
 from assistant.embeddings import Embedder, WordLlamaEmbedder
-from assistant.errors import CorpusError, IndexStateError
+from assistant.errors import CorpusError, DamagedIndexError, IndexStateError
 from assistant.lexical import LexicalIndex
 from assistant.locking import ingest_lock
 from assistant.settings import Settings
@@ -77,7 +77,8 @@ class Indexer:
     ) -> IngestReport:
         """Bring the index in line with the corpus paths (default: the configured sources).
 
-        One ingest at a time per data directory (the others wait).
+        One ingest at a time per data directory (the others wait). With rebuild, a damaged
+        embedded store is moved aside and built afresh.
         """
         started = time.perf_counter()
         paths = list(paths or self._settings.sources)
@@ -89,7 +90,18 @@ class Indexer:
             timeout=self._settings.ingest_lock_timeout,
             on_wait=log.warning,
         ):
-            report = self._ingest(paths, corpus.articles, rebuild=rebuild, progress=progress)
+            try:
+                report = self._ingest(paths, corpus.articles, rebuild=rebuild, progress=progress)
+            except DamagedIndexError as exc:
+                if not rebuild or self._settings.chroma_url:
+                    raise
+                moved = self._store.move_aside()
+                log.warning(
+                    "%s; moved it to %s and building a fresh one",
+                    str(exc).split("; run `", 1)[0],
+                    moved,
+                )
+                report = self._ingest(paths, corpus.articles, rebuild=True, progress=progress)
         report.problems = corpus.problems
         report.seconds = time.perf_counter() - started
         return report
@@ -100,6 +112,7 @@ class Indexer:
         report = IngestReport()
         if rebuild:
             self._store.drop()
+            self._store.remove_orphan_segments()
         self._open_store()
         heads = self._store.article_heads()
         todo, moved = self._plan(articles, heads, report)

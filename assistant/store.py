@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
+from contextlib import closing, suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
 
 from assistant.errors import (
+    AssistantError,
     ConfigError,
+    DamagedIndexError,
     EmbeddingMismatchError,
     IndexStateError,
     StoreUnavailableError,
@@ -23,6 +29,13 @@ from assistant.settings import Settings
 # 2: articles are identified by Article.key (front matter id/url, or corpus folder + path);
 # 1 used the path as seen from the working directory of the ingest.
 STORE_FORMAT = "2"
+# What SQLite, and Chroma's segment readers, say about files they cannot read.
+_DAMAGED = re.compile(
+    r"not a database|malformed|corrupt|\(code: (?:11|26)\)|no such table|hnsw|pickle|"
+    r"segment reader",
+    re.IGNORECASE,
+)
+_SEGMENT_DIR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -64,7 +77,12 @@ def connect(settings: Settings):  # type: ignore[no-untyped-def]
 
     if not settings.chroma_url:
         settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=_chroma_settings())
+        try:
+            return chromadb.PersistentClient(
+                path=str(settings.chroma_dir), settings=_chroma_settings()
+            )
+        except Exception as exc:
+            raise store_error(settings, exc) from None
     url = urlparse(settings.chroma_url)
     if url.scheme not in ("http", "https") or not url.hostname:
         raise ConfigError(
@@ -107,6 +125,31 @@ def refused_credentials(exc: BaseException) -> bool:
             pass
     text = str(exc).lower()
     return "unauthorized" in text or "forbidden" in text or bool(re.search(r"\b40[13]\b", text))
+
+
+def store_error(settings: Settings, exc: BaseException) -> AssistantError:
+    """A failure of the store in the user's words: damaged files, credentials, unreachable."""
+    if settings.chroma_url and refused_credentials(exc):
+        return credentials_error(settings.chroma_url, exc)
+    if not settings.chroma_url and _DAMAGED.search(str(exc)):
+        return DamagedIndexError(
+            f"the index at {settings.chroma_dir} is damaged ({_first_line(exc)}); "
+            "run `assistant ingest --rebuild` to rebuild it"
+        )
+    where = settings.chroma_url or str(settings.chroma_dir)
+    return StoreUnavailableError(f"the Chroma store at {where} failed: {_first_line(exc)}")
+
+
+def forget_embedded(path: Path) -> None:
+    """Drop chromadb's in-process cache of the embedded store at path (its open files)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    for key in list(SharedSystemClient._identifier_to_system):
+        if key == str(path) or Path(key).resolve() == path.resolve():
+            system = SharedSystemClient._identifier_to_system.pop(key)
+            SharedSystemClient._identifier_to_refcount.pop(key, None)
+            with suppress(Exception):  # a damaged store may fail to stop; it is gone anyway
+                system.stop()
 
 
 def credentials_error(url: str, exc: BaseException) -> StoreUnavailableError:
@@ -175,6 +218,43 @@ class ChunkStore:
             if not _is_not_found(exc):
                 raise self._unavailable(exc) from None
         self._collection = None
+
+    def remove_orphan_segments(self) -> list[Path]:
+        """Delete the embedded store's segment folders that no collection uses any more.
+
+        Chroma leaves a dropped collection's vector index folder behind. Call it only while
+        no other process can be creating a collection (the ingest lock).
+        """
+        directory = self._settings.chroma_dir
+        if self._settings.chroma_url or not directory.is_dir():
+            return []
+        try:
+            with closing(sqlite3.connect(directory / "chroma.sqlite3", timeout=30)) as db:
+                live = {str(row[0]) for row in db.execute("SELECT id FROM segments")}
+        except sqlite3.Error:
+            return []
+        removed = []
+        for entry in sorted(directory.iterdir()):
+            if entry.is_dir() and _SEGMENT_DIR.fullmatch(entry.name) and entry.name not in live:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+        return removed
+
+    def move_aside(self) -> Path:
+        """Rename a damaged embedded store to chroma.corrupt-<timestamp>; the next use starts
+        a fresh one. Returns where it went."""
+        directory = self._settings.chroma_dir
+        self._client = None
+        self._collection = None
+        forget_embedded(directory)
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = directory.with_name(f"{directory.name}.corrupt-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = directory.with_name(f"{directory.name}.corrupt-{stamp}-{n}")
+        directory.rename(target)
+        return target
 
     @property
     def collection(self) -> Any:
@@ -363,16 +443,13 @@ class ChunkStore:
     def _call(self, fn):  # type: ignore[no-untyped-def]
         try:
             return fn()
-        except (StoreUnavailableError, ConfigError):
+        except AssistantError:
             raise
         except Exception as exc:
             raise self._unavailable(exc) from None
 
-    def _unavailable(self, exc: BaseException) -> StoreUnavailableError:
-        if self._settings.chroma_url and refused_credentials(exc):
-            return credentials_error(self._settings.chroma_url, exc)
-        where = self._settings.chroma_url or str(self._settings.chroma_dir)
-        return StoreUnavailableError(f"the Chroma store at {where} failed: {_first_line(exc)}")
+    def _unavailable(self, exc: BaseException) -> AssistantError:
+        return store_error(self._settings, exc)
 
 
 def _is_not_found(exc: BaseException) -> bool:

@@ -336,6 +336,48 @@ def test_the_same_corpus_from_other_working_directories_is_stored_once(tmp_path:
 # -- damaged files -------------------------------------------------------------------------------
 
 
+def test_a_corrupt_chroma_database_is_one_line_until_rebuild_moves_it_aside(
+    tmp_path: Path,
+) -> None:
+    corpus = write_articles(tmp_path / "news", 4)
+    data = tmp_path / "data"
+    built = cli("ingest", str(corpus), cwd=tmp_path, data=data)
+    database = data / "chroma" / "chroma.sqlite3"
+    with database.open("r+b") as damaged:
+        damaged.write(os.urandom(8192))
+
+    for args in (("ask", QUESTION), ("ingest", str(corpus))):
+        result = cli(*args, cwd=tmp_path, data=data)
+        assert result.returncode == IndexStateError.exit_code
+        assert_one_clean_error(result, "is damaged", "ingest --rebuild")
+
+    rebuilt = cli("ingest", "--rebuild", str(corpus), cwd=tmp_path, data=data)
+    assert "Traceback" not in rebuilt.stderr
+    assert summary(rebuilt).startswith("4 added")
+    assert in_index(rebuilt) == in_index(built)
+    aside = [p for p in data.iterdir() if p.name.startswith("chroma.corrupt-")]
+    assert len(aside) == 1 and (aside[0] / "chroma.sqlite3").exists()
+    assert f"moved it to {aside[0]}" in rebuilt.stderr
+    asked = cli("ask", QUESTION, cwd=tmp_path, data=data)
+    assert asked.returncode == 0, asked.stderr
+    assert ANSWER in asked.stdout
+
+
+def test_rebuild_removes_the_old_vector_index_folder(tmp_path: Path) -> None:
+    corpus = write_articles(tmp_path / "news", 4)
+    data = tmp_path / "data"
+
+    def segment_folders() -> set[str]:
+        return {p.name for p in (data / "chroma").iterdir() if SEGMENT.fullmatch(p.name)}
+
+    summary(cli("ingest", str(corpus), cwd=tmp_path, data=data))
+    before = segment_folders()
+    assert len(before) == 1
+    summary(cli("ingest", "--rebuild", str(corpus), cwd=tmp_path, data=data))
+    after = segment_folders()
+    assert len(after) == 1 and after != before
+
+
 def _truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
