@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run chat slack test lint format eval eval-citations bench clean
+.PHONY: run chat slack test lint format eval eval-citations bench bench-load clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ eval-citations: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.run --out bench/results.md
+
+# The web server under load: 50 readers for 5 minutes, then 10,000 calls (about 10 minutes).
+bench-load: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.load --out bench/results-load.md
 
 # The model-answer path with a real local model (not run in CI; see bench/llm/). llama.cpp is
 # compiled from source without native CPU tuning (a natively tuned build crashed here with

@@ -729,3 +729,18 @@ def test_sessions_left_by_api_calls_are_dropped(web: RunningApp, client: Any) ->
         time.sleep(0.5)
     assert left() == set()
     assert client.predict(ARMED_FORCES, [], api_name="/ask")["refused"] is False
+
+
+def test_the_web_command_caps_glibc_malloc_arenas() -> None:
+    """Many answering threads each grew an arena of their own: RSS crept up for hours."""
+    code = (
+        "from assistant.web.memory import limit_malloc_arenas as cap; "
+        "import os; print(cap()); os.environ['MALLOC_ARENA_MAX'] = '4'; print(cap())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    import platform
+
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert done.stdout.split() == [str(glibc), "False"]  # a setting of one's own wins

@@ -31,6 +31,9 @@ def register(subparsers: Any) -> None:
 
 
 def run_web(args: argparse.Namespace) -> int:
+    from assistant.web.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before the engine and the server start their threads
     from assistant.cli import load_settings_from_env, open_assistant
     from assistant.web.settings import load_web_settings
 
