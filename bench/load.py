@@ -431,16 +431,20 @@ def _version(dist: str) -> str:
 
 
 def _commit() -> str:
+    """The commit measured; BENCH_COMMIT names it for a `git archive` export (no .git)."""
+    if not (ROOT / ".git").exists():
+        exported = os.environ.get("BENCH_COMMIT")
+        return f"{exported} (a clean `git archive` export)" if exported else "?"
     done = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     )
     changed = subprocess.run(
-        ["git", "status", "--porcelain", "--", "assistant/web", "bench/load.py"],
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", "assistant", "bench"],
         cwd=ROOT,
         capture_output=True,
         text=True,
     )
-    dirty = " (with uncommitted changes to the web app)" if changed.stdout.strip() else ""
+    dirty = " with uncommitted changes to the code" if changed.stdout.strip() else ""
     return (done.stdout.strip() or "?") + dirty
 
 
