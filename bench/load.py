@@ -355,7 +355,7 @@ def render(result: dict[str, Any], args: argparse.Namespace, seconds: float) -> 
     lines = [
         "# Load on the web server",
         "",
-        f"Command: `.venv/bin/python -m bench.load {' '.join(sys.argv[1:])}`".rstrip(),
+        f"Command: `{' '.join(['.venv/bin/python -m bench.load', *sys.argv[1:]])}`",
         "",
         f"Run {dt.datetime.now():%Y-%m-%d %H:%M}, {seconds / 60:.1f} minutes, commit "
         f"{_commit()}; Python {platform.python_version()}, gradio {_version('gradio')}, "
