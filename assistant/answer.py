@@ -74,6 +74,8 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
     dropped_markers: int = 0
+    # With a decline: the passages closest to the question, offered as reading, not as an answer.
+    related: list[Citation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +97,7 @@ class Answer:
             "backend": self.backend,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "notices": list(self.notices),
+            "related": [c.to_dict() for c in self.related],
         }
 
 

@@ -208,6 +208,8 @@ def _stream_answer(assistant: Assistant, question: str, history: list[dict[str, 
     print()
     if " ".join(shown.split()) != " ".join(final.text.split()):
         print(f"(checked answer) {terminal_safe(final.text)}")
+    for line in format_related(final):
+        print(terminal_safe(line))
     for notice in final.notices:
         print(f"note: {terminal_safe(notice)}")
     return final
@@ -219,10 +221,19 @@ def terminal_safe(text: str) -> str:
 
 
 def format_answer(answer: Answer) -> str:
-    lines = [answer.text]
+    lines = [answer.text, *format_related(answer)]
     lines += [f"note: {notice}" for notice in answer.notices]
     sources = format_sources(answer)
     return terminal_safe("\n".join(lines) + ("\n" + sources if sources else ""))
+
+
+def format_related(answer: Answer) -> list[str]:
+    """The passages offered with a decline: each quote, and where it is from."""
+    lines = []
+    for c in answer.related:
+        dated = f", {c.date}" if c.date else ""
+        lines += [f'  [{c.id}] "{c.quote}"', f"      {c.title}{dated} — {c.source}"]
+    return lines
 
 
 def format_sources(answer: Answer) -> str:

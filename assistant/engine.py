@@ -18,6 +18,7 @@ from assistant.citations import (
     assemble,
     balanced_quotes,
     check_sentence,
+    citation_for,
     compose_extractive,
     removal_notices,
 )
@@ -45,6 +46,7 @@ DECLINE = (
     "I can't answer that from the articles I have: they don't cover it. "
     "Try asking about what the articles report."
 )
+RELATED_LABEL = "The articles don't answer this directly. The closest passages are:"
 NOT_GROUNDED_NOTICE = "The model's answer cited no source passage, so it was withheld."
 HistoryLike = Sequence[str | Turn | dict[str, Any]]
 PROMPT_NAMES = ("system", "answer", "condense", "verify")
@@ -275,8 +277,9 @@ class Assistant:
         else:
             quotes = self._extractive.select(query.text, query.context, passages)
         if not quotes:
-            yield StreamEvent(delta=DECLINE)
-            yield StreamEvent(answer=self._decline(question, backend, list(notices)))
+            yield from self._decline_with_related(
+                question, query, passages, parts, backend, list(notices)
+            )
             return
         text, citations = compose_extractive(quotes)
         for i, citation in enumerate(citations):
@@ -289,6 +292,30 @@ class Assistant:
     @staticmethod
     def _decline(question: str, backend: str, notices: list[str]) -> Answer:
         return Answer(question, DECLINE, [], True, backend, notices=notices)
+
+    def _decline_with_related(
+        self,
+        question: str,
+        query: Query,
+        passages: list[Passage],
+        parts: Sequence[Part],
+        backend: str,
+        notices: list[str],
+    ) -> Iterator[StreamEvent]:
+        """A decline; when passages come near the question, they are offered under a plain
+        label, as reading rather than as an answer (the answer stays refused)."""
+        answer = self._decline(question, backend, notices)
+        if not is_injection(question):
+            nearest = self._extractive.closest(
+                parts or parse_question(query.text).parts, query.context, passages
+            )
+            answer.related = [
+                citation_for(n, s.passage, s.start, s.end) for n, s in enumerate(nearest, start=1)
+            ]
+        if answer.related:
+            answer.text = RELATED_LABEL
+        yield StreamEvent(delta=answer.text)
+        yield StreamEvent(answer=answer)
 
     # -- with a model -------------------------------------------------------------
 

@@ -30,6 +30,8 @@ MISMATCH_PENALTY = 0.75
 TYPE_BONUS = 1.15
 DENSE_FLOOR = 0.3
 SYNONYM_CREDIT = 0.9
+RELATED_SHARE = 0.5  # of the decline threshold: how near a sentence must come to be offered
+TOPIC_SHARE = 0.25  # of the question's topic weight that an offered passage must share
 CLOSE_ALTERNATIVE = 0.85  # of a dangling sentence's score, for one that stands alone
 
 
@@ -99,6 +101,46 @@ class ExtractiveAnswerer:
             for item in self._chosen(part.text, lean, passages, part.wants):
                 chosen.setdefault(item.sentence.start, item)
         return _group(list(chosen.values()))
+
+    def closest(
+        self, parts: Sequence[Part], context: str, passages: Sequence[Passage], limit: int = 3
+    ) -> list[Sentence]:
+        """For a question the articles do not clearly answer: the sentences nearest to it,
+        one per passage, when they come at least half way to an answer; [] when the
+        question is out of scope (names the articles never use, or nothing near)."""
+        best: dict[str, Scored] = {}
+        for part in parts:
+            if self.unknown_names(part.text):
+                return []
+            lean = " ".join(filter(None, (part.context, context)))
+            asked = self._topic_weights(part.text)
+            unknown = sum(w for t, w in asked.items() if not self._known(t))
+            if unknown >= RELATED_SHARE * sum(asked.values()):
+                return []  # mostly words the articles never use: out of scope
+            for item in self.score(part.text, lean, passages, Wants.ANYTHING):
+                floor = RELATED_SHARE * self._min_support
+                if item.strength < floor or refers_back(item.sentence.text):
+                    continue
+                shared = sum(w for t, w in asked.items() if t in item.covered)
+                if shared < TOPIC_SHARE * sum(asked.values()):
+                    continue  # it shares names or small words with the question, not its topic
+                held = best.get(item.sentence.passage.id)
+                if held is None or item.score > held.score:
+                    best[item.sentence.passage.id] = item
+        ranked = sorted(best.values(), key=lambda s: -s.score)[:limit]
+        return [item.sentence for item in ranked]
+
+    def _topic_weights(self, question: str) -> dict[str, float]:
+        """The question's weighted terms without its names (proper names and known
+        entities, "canada" included): what it asks about them."""
+        names = {t for name in proper_names(question) for t in terms(name)}
+        names |= {
+            c
+            for token in default_lexicon().tokens(question)
+            if token.entity
+            for c in token.concepts
+        }
+        return {t: w for t, w in self._weights(question).items() if t not in names}
 
     def _chosen(
         self, question: str, context: str, passages: Sequence[Passage], wants: Wants

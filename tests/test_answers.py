@@ -248,3 +248,26 @@ def test_the_stream_shows_exactly_the_final_answer(assistant: Assistant) -> None
     assert answer.text.startswith('"Ukrainian forces') and '."' in answer.text  # completed
     streamed = "".join(e.delta for e in assistant.ask_stream(question) if e.answer is None)
     assert streamed == answer.text
+
+
+def test_a_question_answered_only_nearby_gets_the_closest_passages_not_an_answer(
+    assistant: Assistant,
+) -> None:
+    answer = assistant.ask("For how long would the front lines in Kherson stay frozen?")
+    assert answer.refused and not answer.citations
+    assert answer.text.startswith("The articles don't answer this directly.")
+    assert answer.related and any("Kherson" in c.quote for c in answer.related)
+    _assert_related_point_into_the_sources(answer)
+    assert answer.to_dict()["related"][0]["quote"] == answer.related[0].quote
+
+
+@pytest.mark.parametrize("question", OUT_OF_SCOPE + ["What's 17 times 23?"])
+def test_out_of_scope_questions_get_a_plain_decline(assistant: Assistant, question: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.refused and not answer.related, answer.text
+
+
+def _assert_related_point_into_the_sources(answer: Answer) -> None:
+    for citation in answer.related:
+        original = (ROOT / citation.source).read_bytes().decode("utf-8")
+        assert original[citation.start : citation.end] == citation.quote

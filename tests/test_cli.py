@@ -190,3 +190,16 @@ def test_help_lists_the_commands() -> None:
     result = run("--help")
     for command in ("ingest", "ask", "chat"):
         assert command in result.stdout
+
+
+@pytest.mark.usefixtures("data_dir")
+def test_ask_offers_the_closest_passages_when_the_articles_do_not_answer_directly() -> None:
+    question = "For how long would the front lines in Kherson stay frozen?"
+    result = run("ask", question)
+    assert result.returncode == 0, result.stderr
+    first, *rest = result.stdout.splitlines()
+    assert first == "The articles don't answer this directly. The closest passages are:"
+    assert any(line.strip().startswith("[1] ") and "Kherson" in line for line in rest)
+    data = json.loads(run("ask", "--json", question).stdout)
+    assert data["refused"] is True and data["citations"] == []
+    assert data["related"] and all(r["quote"] for r in data["related"])
