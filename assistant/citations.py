@@ -42,8 +42,31 @@ def compose_extractive(quotes: Sequence[Sequence[Sentence]]) -> tuple[str, list[
     for sentence in (s for group in quotes for s in group):
         citation = citation_for(len(citations) + 1, sentence.passage, sentence.start, sentence.end)
         citations.append(citation)
-        parts.append(f"{balanced_quotes(citation.quote)} [{citation.id}]")
+        parts.append(f"{shown_quote(citation.quote)} [{citation.id}]")
     return " ".join(parts), citations
+
+
+def shown_quote(quote: str) -> str:
+    """A source sentence as a reader sees it in an answer: Markdown emphasis, links and
+    hard line wraps read as plain text, and a quotation it cuts shown whole. The
+    citation keeps the exact span of the file."""
+    return balanced_quotes(plain_markdown(quote))
+
+
+_MARKDOWN = (
+    (re.compile(r"!?\[([^\]\n]+)\]\([^)\s]+(?:\s+\"[^\"]*\")?\)"), r"\1"),  # links, images
+    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # strong
+    (re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])"), r"\1"),  # emphasis
+    (re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])"), r"\1"),
+    (re.compile(r"`([^`\n]+)`"), r"\1"),  # code
+    (re.compile(r"\s*\n\s*(?:>\s?)*"), " "),  # hard wraps, quote markers on later lines
+)
+
+
+def plain_markdown(text: str) -> str:
+    for pattern, replacement in _MARKDOWN:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 _OPENERS = {"\u201c": "\u201d", "\u2018": "\u2019"}

@@ -16,11 +16,11 @@ from assistant.citations import (
     SentenceCheck,
     answer_sentences,
     assemble,
-    balanced_quotes,
     check_sentence,
     citation_for,
     compose_extractive,
     removal_notices,
+    shown_quote,
 )
 from assistant.embeddings import Embedder, make_embedder
 from assistant.errors import InvalidQuestionError
@@ -283,7 +283,7 @@ class Assistant:
             return
         text, citations = compose_extractive(quotes)
         for i, citation in enumerate(citations):
-            shown = balanced_quotes(citation.quote)
+            shown = shown_quote(citation.quote)
             yield StreamEvent(delta=("" if i == 0 else " ") + f"{shown} [{citation.id}]")
         yield StreamEvent(
             answer=Answer(question, text, citations, False, backend, notices=list(notices))

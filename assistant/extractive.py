@@ -419,10 +419,13 @@ def _sentences(passages: Sequence[Passage]) -> list[Sentence]:
 
 
 def _terms_by_passage(sentences: list[Sentence]) -> dict[str, frozenset[str]]:
-    """Each passage's terms: the union of its sentences' (they cover its text)."""
+    """Each passage's terms: its sentences' and its headings' (which are not sentences)."""
     found: dict[str, set[str]] = {}
     for sentence in sentences:
-        found.setdefault(sentence.passage.id, set()).update(sentence.terms)
+        passage = sentence.passage
+        if passage.id not in found:
+            found[passage.id] = set(terms(passage.text))
+        found[sentence.passage.id].update(sentence.terms)
     return {pid: frozenset(t) for pid, t in found.items()}
 
 

@@ -437,7 +437,11 @@ _ABBREVIATIONS = frozenset(
     ]
 )
 _SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9$€£])")
-_BREAK = re.compile(r"\n\s*\n|\n(?=\s*[-*#>])")
+_BREAK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+#>]|\d{1,3}[.)]\s))")
+_HEADING = re.compile(r"[ \t]*#{1,6}(?:[ \t]|$)")
+# Markdown that opens a line of body text: block quotes, list bullets and numbers.
+_QUOTED_LINE = re.compile(r"[ \t]*>")
+_LINE_MARKER = re.compile(r"(?:>[ \t]?)+|[-*+][ \t]+|\d{1,3}[.)][ \t]+")
 
 
 def _ends_with_abbreviation(text: str, end: int) -> bool:
@@ -452,6 +456,10 @@ def sentence_spans(text: str, offset: int = 0) -> Iterator[tuple[int, int]]:
     """Yield (start, end) of each sentence in text, shifted by offset, whitespace trimmed."""
     for block_start, block_end in _blocks(text):
         start = block_start
+        while start < block_end and text[start].isspace():
+            start += 1
+        marker = _LINE_MARKER.match(text, start, block_end)
+        start = marker.end() if marker else start
         for match in _SENTENCE_END.finditer(text, block_start, block_end):
             if _ends_with_abbreviation(text, match.start()):
                 continue
@@ -461,11 +469,29 @@ def sentence_spans(text: str, offset: int = 0) -> Iterator[tuple[int, int]]:
 
 
 def _blocks(text: str) -> Iterator[tuple[int, int]]:
+    """Paragraphs and list items; a Markdown heading is left out (it is a title, not a
+    sentence), and the line after it starts a block of its own."""
     start = 0
+    for match in [*_breaks(text), None]:
+        end = match.start() if match else len(text)
+        while _HEADING.match(text, start) and start < end:
+            line_end = text.find("\n", start, end)
+            start = end if line_end < 0 else line_end + 1
+        yield start, end
+        start = match.end() if match else len(text)
+
+
+def _breaks(text: str) -> Iterator[re.Match[str]]:
+    """Where blocks end; the lines of one block quote (each opening with ">") stay together."""
     for match in _BREAK.finditer(text):
-        yield start, match.start()
-        start = match.end()
-    yield start, len(text)
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        within_quote = (
+            "\n\n" not in match.group(0).replace(" ", "")
+            and _QUOTED_LINE.match(text, line_start)
+            and text[match.end() :].lstrip(" \t").startswith(">")
+        )
+        if not within_quote:
+            yield match
 
 
 def _trimmed(text: str, start: int, end: int, offset: int) -> Iterator[tuple[int, int]]:
