@@ -261,7 +261,7 @@ def test_a_question_answered_only_nearby_gets_the_closest_passages_not_an_answer
     assert answer.to_dict()["related"][0]["quote"] == answer.related[0].quote
 
 
-@pytest.mark.parametrize("question", OUT_OF_SCOPE + ["What's 17 times 23?"])
+@pytest.mark.parametrize("question", [*OUT_OF_SCOPE, "What's 17 times 23?"])
 def test_out_of_scope_questions_get_a_plain_decline(assistant: Assistant, question: str) -> None:
     answer = assistant.ask(question)
     assert answer.refused and not answer.related, answer.text
