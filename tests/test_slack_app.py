@@ -603,3 +603,15 @@ def test_answers_never_ping_anyone(harbour_index: Path, slack: FakeSlackAPI) -> 
     assert header.startswith("@\u2060channel @U777 who leads"), header
     titles = [c.args["title"] for c in slack.calls_to("assistant.threads.setTitle")]
     assert titles == ["@\u2060everyone who will lead the harbour bridge project?"]
+
+
+def test_a_question_answered_only_nearby_gets_the_closest_passages_labelled(
+    workspace: Workspace,
+) -> None:
+    workspace.mention("For how long would the front lines in Kherson stay frozen?")
+    post = workspace.wait_for_post(channel=CHANNEL)
+
+    assert "don't answer this directly" in post.args["text"]
+    shown = visible_text(post)
+    assert "Closest passages" in shown and "Sources" not in shown
+    assert "Kherson" in shown.split("Closest passages", 1)[1]

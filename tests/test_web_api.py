@@ -256,6 +256,28 @@ def test_a_history_of_the_wrong_shape_gets_a_clear_error(
     assert "Traceback" not in str(caught.value)
 
 
+def test_a_question_answered_only_nearby_returns_the_closest_passages(client: Any) -> None:
+    result = client.predict(
+        "For how long would the front lines in Kherson stay frozen?", [], api_name="/ask"
+    )
+    assert result["refused"] is True and result["citations"] == []
+    assert result["answer"].startswith("The articles don't answer this directly.")
+    assert any("Kherson" in r["quote"] for r in result["related"])
+
+
+def test_the_closest_passages_are_shown_under_their_own_heading() -> None:
+    from assistant.answer import Answer, Citation
+    from assistant.web.render import ChatTurn, render_chat
+
+    passage = "In southern Kherson <b>front lines</b> would be frozen."
+    near = Citation(1, "a.md", "Plan", "2025-11-21", passage, passage, 0, len(passage))
+    answer = Answer("q", "The articles don't answer this directly.", [], True, "extractive")
+    answer.related = [near]
+    html = render_chat([ChatTurn(1, "q", text=answer.text, status="done", answer=answer)], [])
+    assert "Closest passages" in html and ">Sources<" not in html
+    assert "&lt;b&gt;front lines&lt;/b&gt;" in html and 'id="na-rel-1-1"' in html
+
+
 @pytest.mark.parametrize(
     ("question", "expected"),
     [("x" * 2001, "too long (2001 characters; the limit is 2000)"), ("   ", "empty")],

@@ -48,6 +48,7 @@ class LoggedAnswer:
     refused: bool = False
     backend: str = ""
     notices: list[str] = field(default_factory=list)
+    related: list[dict[str, Any]] = field(default_factory=list)  # a decline's closest passages
 
     @classmethod
     def from_answer(cls, answer: Answer) -> LoggedAnswer:
@@ -59,6 +60,7 @@ class LoggedAnswer:
             refused=answer.refused,
             backend=answer.backend,
             notices=list(answer.notices),
+            related=[c.to_dict() for c in answer.related],
         )
 
     def payload(self) -> str:
@@ -68,6 +70,7 @@ class LoggedAnswer:
             "refused": self.refused,
             "backend": self.backend,
             "notices": self.notices,
+            "related": self.related,
         }
         return json.dumps(body, ensure_ascii=False)
 
@@ -128,6 +131,7 @@ class AnswerLog:
             citations=body["citations"],
             refused=body["refused"],
             backend=body["backend"],
+            related=body.get("related", []),
             notices=body["notices"],
         )
 

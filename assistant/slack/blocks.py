@@ -68,7 +68,10 @@ def answer_message(
 
     body = _answer_sections(answer)
     room_for_sources = MAX_BLOCKS - len(head) - len(body) - len(tail)
-    sources = _sources_blocks(answer.citations, room_for_sources) if not answer.refused else []
+    if answer.refused:
+        sources = _sources_blocks(answer.related, room_for_sources, "Closest passages")
+    else:
+        sources = _sources_blocks(answer.citations, room_for_sources)
     return Message(text=fallback_text(answer, show_question), blocks=head + body + sources + tail)
 
 
@@ -106,14 +109,16 @@ def _answer_sections(answer: LoggedAnswer) -> list[Block]:
     return [_section(piece) for piece in pieces]
 
 
-def _sources_blocks(citations: list[dict[str, Any]], room: int) -> list[Block]:
+def _sources_blocks(
+    citations: list[dict[str, Any]], room: int, heading: str = "Sources"
+) -> list[Block]:
     """Divider, heading, then one section per cited passage, within `room` blocks."""
     if not citations or room < 3:
         return []
     shown = citations[: room - 2]
     if len(shown) < len(citations):
         shown = citations[: room - 3]
-    blocks = [{"type": "divider"}, _section("*Sources*")]
+    blocks = [{"type": "divider"}, _section(f"*{heading}*")]
     blocks += [_section(_citation_text(c)) for c in shown]
     hidden = len(citations) - len(shown)
     if hidden:

@@ -156,7 +156,9 @@ def _render_reply(turn: ChatTurn, *, last: bool) -> str:
         f'<div class="na-a {kind}" data-backend="{esc(answer.backend)}">',
         _render_body(turn, answer),
         _render_notices(answer.notices),
-        "" if answer.refused else render_sources(turn.number, answer.citations),
+        render_related(turn.number, answer.related)
+        if answer.refused
+        else render_sources(turn.number, answer.citations),
         _render_actions(turn, answer),
         _render_suggestions(turn, answer) if last else "",
         "</div>",
@@ -229,10 +231,21 @@ def render_sources(turn: int, citations: Sequence[Citation]) -> str:
     )
 
 
-def render_source(turn: int, citation: Citation) -> str:
+def render_related(turn: int, related: Sequence[Citation]) -> str:
+    """A decline's closest passages: offered as reading, in the sources' layout."""
+    if not related:
+        return ""
+    items = "".join(render_source(turn, c, prefix="na-rel") for c in related)
+    return (
+        f'<section class="na-sources na-related" aria-label="Closest passages">'
+        f'<h3>Closest passages</h3><ol class="na-source-list">{items}</ol></section>'
+    )
+
+
+def render_source(turn: int, citation: Citation, *, prefix: str = "na-src") -> str:
     date = f'<span class="na-date">{esc(when(citation.date))}</span>' if citation.date else ""
     return (
-        f'<li class="na-source" id="na-src-{turn}-{citation.id}" value="{citation.id}">'
+        f'<li class="na-source" id="{prefix}-{turn}-{citation.id}" value="{citation.id}">'
         f'<div class="na-source-head"><span class="na-num">{citation.id}</span>'
         f'<span class="na-title">{esc(citation.title)}</span>{date}</div>'
         f'<blockquote class="na-passage">{highlight(citation.text, citation.quote)}</blockquote>'
