@@ -277,37 +277,30 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
         sampler.start()
         log(f"server up, RSS {sampler.samples[0].rss_mb:.0f} MB")
 
-        sampler.phase = "readers"
         log(f"{args.concurrency} readers through gradio_client for {args.duration:.0f} s")
-        started, cpu = time.perf_counter(), cpu_seconds(server.pid)
-        tally = readers(url, cases, args.concurrency, args.duration)
         phases.append(
-            Phase(
+            run_phase(
                 "readers",
                 f"{args.concurrency} concurrent gradio_client readers, one session each, "
                 f"for {args.duration:.0f} s",
-                time.perf_counter() - started,
-                tally,
-                cpu_seconds(server.pid) - cpu,
+                lambda: readers(url, cases, args.concurrency, args.duration),
+                sampler,
+                server.pid,
+                log,
             )
         )
-        log(f"  {tally.calls} calls, {sum(tally.errors.values())} errors")
-
-        sampler.phase = "calls"
         log(f"{args.calls} calls over HTTP, {args.workers} at a time, a new session each")
-        started, cpu = time.perf_counter(), cpu_seconds(server.pid)
-        tally = http_calls(url, cases, args.calls, args.workers)
         phases.append(
-            Phase(
+            run_phase(
                 "calls",
                 f"{args.calls:,} calls of POST /gradio_api/call/ask + its event stream, "
                 f"{args.workers} at a time, each in a new session",
-                time.perf_counter() - started,
-                tally,
-                cpu_seconds(server.pid) - cpu,
+                lambda: http_calls(url, cases, args.calls, args.workers),
+                sampler,
+                server.pid,
+                log,
             )
         )
-        log(f"  {tally.calls} calls, {sum(tally.errors.values())} errors")
         sampler.phase = "idle after"
         time.sleep(min(15.0, args.sample * 3))  # idle sessions are dropped within seconds
     finally:
@@ -463,6 +456,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "results" / "tmp" / "load")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results-load.md")
     return parser.parse_args(argv)
+
+
+def run_phase(
+    name: str,
+    description: str,
+    work: Callable[[], Tally],
+    sampler: Sampler,
+    pid: int,
+    log: Callable[[str], None],
+) -> Phase:
+    """Run one phase of load, timing it and the server's CPU, RSS samples labelled by it."""
+    sampler.phase = name
+    started, cpu = time.perf_counter(), cpu_seconds(pid)
+    tally = work()
+    log(f"  {tally.calls} calls, {sum(tally.errors.values())} errors")
+    return Phase(name, description, time.perf_counter() - started, tally, cpu_seconds(pid) - cpu)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

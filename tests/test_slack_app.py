@@ -124,10 +124,11 @@ def slack() -> Iterator[FakeSlackAPI]:
         yield fake
 
 
-def _serve(
+def app_for_tests(
     assistant: Assistant, settings: Settings, slack: FakeSlackAPI, **options: Any
-) -> Iterator[Workspace]:
-    app = build_app(
+) -> Any:
+    """The real Bolt app, talking to the fake Slack, listeners run one at a time."""
+    return build_app(
         assistant=assistant,
         feedback=FeedbackStore(settings.feedback_db),
         bot_token=BOT_TOKEN,
@@ -136,6 +137,12 @@ def _serve(
         listener_executor=ThreadPoolExecutor(max_workers=1),
         **options,
     )
+
+
+def _serve(
+    assistant: Assistant, settings: Settings, slack: FakeSlackAPI, **options: Any
+) -> Iterator[Workspace]:
+    app = app_for_tests(assistant, settings, slack, **options)
     with SlackHTTPServer(app, host="127.0.0.1", port=0) as server:
         yield Workspace(slack, SlackSender(server.url), settings)
 

@@ -19,7 +19,6 @@ import time
 import tracemalloc
 import urllib.parse
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,9 +28,8 @@ import pytest
 from assistant.engine import Assistant
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
-from assistant.slack.app import build_app
 from assistant.slack.server import SlackHTTPServer
-from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, Call, FakeSlackAPI, SlackSender
+from tests.fakes.slack_api import SIGNING_SECRET, Call, FakeSlackAPI, SlackSender
 from tests.test_llm import cite_passage_with
 from tests.test_slack_app import (
     ARMED_FORCES,
@@ -39,6 +37,7 @@ from tests.test_slack_app import (
     PLANT,
     Workspace,
     action_elements,
+    app_for_tests,
     blocks_of,
 )
 
@@ -108,14 +107,7 @@ def read_until_closed(sock: socket.socket) -> bytes:
 def running(
     assistant: Assistant, settings: Settings, slack: FakeSlackAPI, **limits: Any
 ) -> Iterator[Front]:
-    app = build_app(
-        assistant=assistant,
-        feedback=FeedbackStore(settings.feedback_db),
-        bot_token=BOT_TOKEN,
-        signing_secret=SIGNING_SECRET,
-        api_url=slack.api_url,
-        listener_executor=ThreadPoolExecutor(max_workers=1),
-    )
+    app = app_for_tests(assistant, settings, slack)
     dispatched: list[dict[str, Any]] = []
     dispatch = app.dispatch
 
