@@ -30,9 +30,9 @@ from assistant.indexing import Indexer, IngestReport, Progress, no_progress
 from assistant.lexical import LexicalIndex
 from assistant.prompts import load_prompt
 from assistant.questions import (
+    ParsedQuestion,
     Part,
     clean_question,
-    is_injection,
     leans_on_history,
     parse_question,
 )
@@ -159,9 +159,9 @@ class Assistant:
         passages = self._retrieve(query, parsed.parts)
         retrieved_at = time.perf_counter()
         if self._chat is not None:
-            stream = self._llm_answer(question, query, passages)
+            stream = self._llm_answer(question, query, passages, parsed)
         else:
-            stream = self._extractive_answer(question, query, passages, parsed.parts)
+            stream = self._extractive_answer(question, query, passages, parsed)
         answer: Answer | None = None
         for event in stream:
             if event.answer is None:
@@ -266,19 +266,19 @@ class Assistant:
         question: str,
         query: Query,
         passages: list[Passage],
-        parts: Sequence[Part] = (),
+        parsed: ParsedQuestion,
         notices: Sequence[str] = (),
     ) -> Iterator[StreamEvent]:
         backend = "extractive" if not notices else "extractive (fallback)"
-        if is_injection(question):
+        if parsed.injection:
             quotes = []  # it asks to change the rules, not about the articles
-        elif len(parts) > 1:
-            quotes = self._extractive.select_parts(parts, query.context, passages)
+        elif len(parsed.parts) > 1:
+            quotes = self._extractive.select_parts(parsed.parts, query.context, passages)
         else:
             quotes = self._extractive.select(query.text, query.context, passages)
         if not quotes:
             yield from self._decline_with_related(
-                question, query, passages, parts, backend, list(notices)
+                question, query, passages, parsed, backend, list(notices)
             )
             return
         text, citations = compose_extractive(quotes)
@@ -298,17 +298,15 @@ class Assistant:
         question: str,
         query: Query,
         passages: list[Passage],
-        parts: Sequence[Part],
+        parsed: ParsedQuestion,
         backend: str,
         notices: list[str],
     ) -> Iterator[StreamEvent]:
         """A decline; when passages come near the question, they are offered under a plain
         label, as reading rather than as an answer (the answer stays refused)."""
         answer = self._decline(question, backend, notices)
-        if not is_injection(question):
-            nearest = self._extractive.closest(
-                parts or parse_question(query.text).parts, query.context, passages
-            )
+        if not parsed.injection:
+            nearest = self._extractive.closest(parsed.parts, query.context, passages)
             answer.related = [
                 citation_for(n, s.passage, s.start, s.end) for n, s in enumerate(nearest, start=1)
             ]
@@ -320,7 +318,7 @@ class Assistant:
     # -- with a model -------------------------------------------------------------
 
     def _llm_answer(
-        self, question: str, query: Query, passages: list[Passage]
+        self, question: str, query: Query, passages: list[Passage], parsed: ParsedQuestion
     ) -> Iterator[StreamEvent]:
         """Stream the model's answer one checked sentence at a time, then verify it."""
         from assistant.llm import Message, TransientLLMError
@@ -346,8 +344,7 @@ class Assistant:
                 "this answer was composed directly from the sources."
             )
             yield StreamEvent(delta="\n\n" if reader.raw else "")
-            parts = parse_question(question).parts
-            yield from self._extractive_answer(question, query, passages, parts, [notice])
+            yield from self._extractive_answer(question, query, passages, parsed, [notice])
             return
         yield StreamEvent(answer=self._checked(question, reader, passages))
 

@@ -26,7 +26,6 @@ CONTEXT_WEIGHT = 1.0
 UNKNOWN_TERM_WEIGHT = 0.8  # times the idf of the rarest known term
 SOFT_MATCH = 0.45
 NEAR_DUPLICATE = 0.6
-MISMATCH_PENALTY = 0.75
 TYPE_BONUS = 1.15
 DENSE_FLOOR = 0.3
 SYNONYM_CREDIT = 0.9
@@ -109,6 +108,7 @@ class ExtractiveAnswerer:
         one per passage, when they come at least half way to an answer; [] when the
         question is out of scope (names the articles never use, or nothing near)."""
         best: dict[str, Scored] = {}
+        floor = RELATED_SHARE * self._min_support
         for part in parts:
             if self.unknown_names(part.text):
                 return []
@@ -118,7 +118,6 @@ class ExtractiveAnswerer:
             if unknown >= RELATED_SHARE * sum(asked.values()):
                 return []  # mostly words the articles never use: out of scope
             for item in self.score(part.text, lean, passages, Wants.ANYTHING):
-                floor = RELATED_SHARE * self._min_support
                 if item.strength < floor or refers_back(item.sentence.text):
                     continue
                 shared = sum(w for t, w in asked.items() if t in item.covered)
@@ -378,14 +377,7 @@ def _previous(sentence: Sentence, pool: Sequence[Sentence]) -> Sentence | None:
         start, end = spans[starts.index(sentence.start) - 1]
         text = passage.text[start - passage.start : end - passage.start]
         return Sentence(passage, sentence.rank, start, end, frozenset(terms(text)))
-    return next(
-        (
-            other
-            for other in pool
-            if other.passage.source == passage.source and 0 <= sentence.start - other.end <= 3
-        ),
-        None,
-    )
+    return next((other for other in pool if _follows(other, sentence)), None)
 
 
 def _rescaled(similarity: float) -> float:
@@ -419,14 +411,9 @@ def _sentences(passages: Sequence[Passage]) -> list[Sentence]:
 
 
 def _terms_by_passage(sentences: list[Sentence]) -> dict[str, frozenset[str]]:
-    """Each passage's terms: its sentences' and its headings' (which are not sentences)."""
-    found: dict[str, set[str]] = {}
-    for sentence in sentences:
-        passage = sentence.passage
-        if passage.id not in found:
-            found[passage.id] = set(terms(passage.text))
-        found[sentence.passage.id].update(sentence.terms)
-    return {pid: frozenset(t) for pid, t in found.items()}
+    """Each passage's terms: its whole text's, headings (which are not sentences) included."""
+    passages = {sentence.passage.id: sentence.passage for sentence in sentences}
+    return {pid: frozenset(terms(passage.text)) for pid, passage in passages.items()}
 
 
 def _repeats(candidate: Scored, chosen: list[Scored]) -> bool:

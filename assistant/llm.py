@@ -116,9 +116,7 @@ class ChatModel:
                 attempt = self._backoff_or_raise(exc, kind, attempt, deadline)
 
     def _bounded(self, text: str) -> str:
-        limit = self._settings.llm_max_reply_chars
-        if len(text) > limit:
-            raise TransientLLMError(f"the reply was longer than {limit:,} characters")
+        _check_length(len(text), self._settings.llm_max_reply_chars)
         return text
 
     def _backoff_or_raise(self, exc: Exception, kind: str, attempt: int, deadline: Deadline) -> int:
@@ -169,8 +167,7 @@ class _StreamedReply:
         if piece:
             self.started = True
             self.chars += len(piece)
-            if self.chars > self._max_chars:
-                raise TransientLLMError(f"the reply was longer than {self._max_chars:,} characters")
+            _check_length(self.chars, self._max_chars)
         return piece
 
     def finish(self) -> None:
@@ -178,6 +175,11 @@ class _StreamedReply:
             raise TransientLLMError("the model sent an empty reply")
         if not self.finished:
             raise TransientLLMError("the reply stopped before its end")
+
+
+def _check_length(chars: int, limit: int) -> None:
+    if chars > limit:
+        raise TransientLLMError(f"the reply was longer than {limit:,} characters")
 
 
 def _seconds_left(deadline: Deadline) -> float:

@@ -59,10 +59,6 @@ class ParsedQuestion:
     def wants(self) -> Wants:
         return self.parts[0].wants
 
-    @property
-    def measure(self) -> Measure:
-        return self.parts[0].measure
-
 
 _QUESTION_START = (
     "what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|will|would|"
@@ -81,9 +77,9 @@ _EMPHASIS = re.compile(r"(?<![\w*])[*_]([^*_\n]+)[*_](?![\w*])")
 _REPEATED = re.compile(r"([?!.])[?!.]+")
 
 _NUMBER = re.compile(
-    r"\bhow (?:many|much|big|large|small|long|soon|far|old|often|high|low|large)\b|"
+    r"\bhow (?:many|much|big|large|small|long|soon|far|old|often|high|low)\b|"
     r"\bwhat (?:number|percentage|percent|share|proportion|amount|size|sum|figure|"
-    r"total|cap|limit|ceiling|age)\b|\bhow many\b"
+    r"total|cap|limit|ceiling|age)\b"
 )
 _DATE = re.compile(r"\bwhen\b|\bwhat (?:date|year|day|month|time)\b|\bwhich (?:day|year|month)\b")
 _PERSON = re.compile(

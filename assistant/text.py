@@ -486,9 +486,9 @@ def _breaks(text: str) -> Iterator[re.Match[str]]:
     for match in _BREAK.finditer(text):
         line_start = text.rfind("\n", 0, match.start()) + 1
         within_quote = (
-            "\n\n" not in match.group(0).replace(" ", "")
+            match.group(0).count("\n") == 1  # not a blank line
             and _QUOTED_LINE.match(text, line_start)
-            and text[match.end() :].lstrip(" \t").startswith(">")
+            and _QUOTED_LINE.match(text, match.end())
         )
         if not within_quote:
             yield match
