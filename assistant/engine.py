@@ -155,7 +155,7 @@ class Assistant:
         question = self.validate(question)
         turns, history_notices = self._bounded_history(history)
         parsed = parse_question(question)
-        query = self._standalone(parsed.text, turns)
+        query = self._standalone(parsed, turns)
         passages = self._retrieve(query, parsed.parts)
         retrieved_at = time.perf_counter()
         if self._chat is not None:
@@ -238,11 +238,14 @@ class Assistant:
 
     # -- follow-ups ---------------------------------------------------------------
 
-    def _standalone(self, question: str, turns: list[Turn]) -> Query:
+    def _standalone(self, parsed: ParsedQuestion, turns: list[Turn]) -> Query:
+        question = parsed.text
         earlier = [t.content for t in turns if t.role == "user"][-2:]
         # A question that stands on its own is answered on its own: earlier turns only
-        # resolve what a follow-up refers to ("its", "and what about ...?").
-        context = " ".join(clean_question(e) for e in earlier) if leans_on_history(question) else ""
+        # resolve what a follow-up refers to ("its", "and what about ...?"). Judged on the
+        # message as written: cleaning strips "Switching topics," along with the greetings.
+        leans = leans_on_history(parsed.original)
+        context = " ".join(clean_question(e) for e in earlier) if leans else ""
         if self._chat is None or not turns:
             return Query(question, context)
         from assistant.llm import Message, TransientLLMError

@@ -271,3 +271,12 @@ def _assert_related_point_into_the_sources(answer: Answer) -> None:
     for citation in answer.related:
         original = (ROOT / citation.source).read_bytes().decode("utf-8")
         assert original[citation.start : citation.end] == citation.quote
+
+
+def test_a_stated_topic_switch_drops_the_earlier_turns(assistant: Assistant) -> None:
+    earlier = ["What happens to Donetsk under the draft?", "And which cities are affected?"]
+    switched = "Switching topics, how does the US make money out of it?"
+    after = assistant.ask(switched, earlier)
+    alone = assistant.ask(switched)
+    assert after.text == alone.text
+    assert not any("Kramatorsk" in c.quote or "Donetsk" in c.quote for c in after.citations)
