@@ -532,9 +532,21 @@ def run_assistant(
 def test_the_web_command_builds_the_index_then_serves(tmp_path: Path) -> None:
     from gradio_client import Client
 
-    port = free_port()
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path / "fresh"), "PYTHONUNBUFFERED": "1"}
     log = tmp_path / "web.log"
+    with web_command(env, log) as (url, port, _):
+        printed = log.read_text()
+        assert "building index: articles" in printed
+        assert printed.index("building index") < printed.index(f"127.0.0.1:{port}")
+        result = Client(url, verbose=False).predict(ARMED_FORCES, [], api_name="/ask")
+        assert result["refused"] is False
+
+
+@contextmanager
+def web_command(env: dict[str, str], log: Path) -> Iterator[tuple[str, int, int]]:
+    """`assistant web` in its own process on a free port, its output in `log`, once it
+    answers HTTP: (url, port, pid). Terminated on exit."""
+    port = free_port()
     with log.open("w") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "assistant.cli", "web", "--port", str(port)],
@@ -546,11 +558,7 @@ def test_the_web_command_builds_the_index_then_serves(tmp_path: Path) -> None:
         try:
             url = f"http://127.0.0.1:{port}/"
             wait_for_http(url, server, log)
-            printed = log.read_text()
-            assert "building index: articles" in printed
-            assert printed.index("building index") < printed.index(f"127.0.0.1:{port}")
-            result = Client(url, verbose=False).predict(ARMED_FORCES, [], api_name="/ask")
-            assert result["refused"] is False
+            yield url, port, server.pid
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -613,23 +621,8 @@ def served(built_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     data_dir = copy_index(built_index, root / "data")
     with clean_environment():
         env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
-    port = free_port()
-    log = root / "web.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "web", "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=ROOT,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}/"
-            wait_for_http(url, server, log)
-            yield Served(url, "127.0.0.1", port, server.pid)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with web_command(env, root / "web.log") as (url, port, pid):
+        yield Served(url, "127.0.0.1", port, pid)
 
 
 def rss_mb(pid: int) -> float:
