@@ -43,6 +43,7 @@ from bench.run import (
     child_env,
     free_port,
     load_cases,
+    package_version,
     percentile,
     wait_for_http,
 )
@@ -156,6 +157,20 @@ class Tally:
         return len(self.latencies) + sum(self.errors.values())
 
 
+def timed_call(tally: Tally, call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """One /ask call, timed and counted: an exception or a malformed result is an error."""
+    started = time.perf_counter()
+    try:
+        result = call(*args, **kwargs)
+    except Exception as exc:
+        tally.failed(type(exc).__name__, str(exc))
+        return
+    if well_formed(result):
+        tally.ok(time.perf_counter() - started)
+    else:
+        tally.failed("malformed", repr(result))
+
+
 def well_formed(result: Any) -> bool:
     return isinstance(result, dict) and isinstance(result.get("answer"), str) and result["answer"]
 
@@ -174,16 +189,9 @@ def readers(url: str, cases: Sequence[Case], concurrency: int, seconds: float) -
             while time.monotonic() < deadline:
                 case = cases[turn % len(cases)]
                 turn += concurrency
-                started = time.perf_counter()
-                try:
-                    result = client.predict(case.question, list(case.history), api_name="/ask")
-                except Exception as exc:
-                    tally.failed(type(exc).__name__, str(exc))
-                    continue
-                if well_formed(result):
-                    tally.ok(time.perf_counter() - started)
-                else:
-                    tally.failed("malformed", repr(result))
+                timed_call(
+                    tally, client.predict, case.question, list(case.history), api_name="/ask"
+                )
         finally:
             client.close()
 
@@ -208,16 +216,7 @@ def http_calls(url: str, cases: Sequence[Case], calls: int, workers: int) -> Tal
     def worker(_: int) -> None:
         with httpx.Client(base_url=url, timeout=120) as http:
             while (case := next_case()) is not None:
-                started = time.perf_counter()
-                try:
-                    result = call_once(http, case)
-                except Exception as exc:
-                    tally.failed(type(exc).__name__, str(exc))
-                    continue
-                if well_formed(result):
-                    tally.ok(time.perf_counter() - started)
-                else:
-                    tally.failed("malformed", repr(result))
+                timed_call(tally, call_once, http, case)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(worker, range(workers)))
@@ -351,7 +350,7 @@ def render(result: dict[str, Any], args: argparse.Namespace, seconds: float) -> 
         f"Command: `{' '.join(['.venv/bin/python -m bench.load', *sys.argv[1:]])}`",
         "",
         f"Run {dt.datetime.now():%Y-%m-%d %H:%M}, {seconds / 60:.1f} minutes, commit "
-        f"{_commit()}; Python {platform.python_version()}, gradio {_version('gradio')}, "
+        f"{_commit()}; Python {platform.python_version()}, gradio {package_version('gradio')}, "
         f"{os.cpu_count()} CPUs, load average at the end {_loadavg()}. The server: "
         "`assistant web` on the offline default (extractive answers), default web settings, "
         "its own data directory with the two bundled articles. Callers ran on the same "
@@ -411,15 +410,6 @@ def _loadavg() -> str:
     try:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
-        return "?"
-
-
-def _version(dist: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
         return "?"
 
 

@@ -411,8 +411,9 @@ def render(results: Sequence[SizeResult], args: argparse.Namespace, seconds: flo
         "",
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC in {seconds / 60:.0f} min on "
         f"{os.cpu_count()} CPU cores ({platform.machine()}, Python {platform.python_version()}, "
-        f"chromadb {_version('chromadb')}, llama-index-core {_version('llama-index-core')}, "
-        f"bm25s {_version('bm25s')}), commit {_commit()}.",
+        f"chromadb {package_version('chromadb')}, "
+        f"llama-index-core {package_version('llama-index-core')}, "
+        f"bm25s {package_version('bm25s')}), commit {_commit()}.",
         f"Command: `.venv/bin/python -m bench.run {' '.join(_argv())}`".rstrip(),
         "",
         "Corpus: N seeded synthetic news articles (~5,000 characters) plus the 2 bundled ones. "
@@ -578,7 +579,7 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}×" if b else "n/a"
 
 
-def _version(dist: str) -> str:
+def package_version(dist: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
