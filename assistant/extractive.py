@@ -18,6 +18,7 @@ from assistant.answer import Passage
 from assistant.lexicon import default_lexicon
 from assistant.questions import Part, Wants, answer_kind, measure_asked, offers_answer
 from assistant.text import STOPWORDS, normalise, proper_names, stem, terms, words
+from assistant.thesaurus import Relations, default_thesaurus
 
 SENTENCE_WEIGHT = 0.4
 PASSAGE_WEIGHT = 0.2
@@ -29,6 +30,8 @@ NEAR_DUPLICATE = 0.6
 TYPE_BONUS = 1.15
 DENSE_FLOOR = 0.3
 SYNONYM_CREDIT = 0.9
+THESAURUS_SYNONYM_CREDIT = 0.7  # a WordNet synonym: the same sense, less sure than our tables
+THESAURUS_RELATED_CREDIT = 0.5  # a derived form, a broader or narrower word
 RELATED_SHARE = 0.5  # of the decline threshold: how near a sentence must come to be offered
 TOPIC_SHARE = 0.25  # of the question's topic weight that an offered passage must share
 CLOSE_ALTERNATIVE = 0.85  # of a dangling sentence's score, for one that stands alone
@@ -170,13 +173,14 @@ class ExtractiveAnswerer:
         dense = vectors[1:] @ vectors[0]
         soft = self._soft_matcher(question, sentences)
         synonym = _synonym_matcher(question, weights)
+        thesaurus = _thesaurus_matcher(question, weights)
         passage_terms = _terms_by_passage(sentences)
         fits = self._answer_type_check(question, wants or answer_kind(question))
         scored = []
         for sentence, similarity in zip(sentences, dense, strict=True):
             covered = frozenset(t for t in weights if t in sentence.terms)
             partial = sum(
-                weights[t] * max(synonym(t, sentence), soft(t, sentence))
+                weights[t] * max(synonym(t, sentence), thesaurus(t, sentence), soft(t, sentence))
                 for t in weights
                 if t not in covered
             )
@@ -311,6 +315,37 @@ def _synonym_matcher(question: str, weights: dict[str, float]) -> Callable[[str,
         return SYNONYM_CREDIT if wanted and wanted & _concepts(sentence.text) else 0.0
 
     return synonym
+
+
+def _thesaurus_matcher(
+    question: str, weights: dict[str, float]
+) -> Callable[[str, Sentence], float]:
+    """Credit for a question word that the sentence says with a word WordNet relates to it
+    (assistant/data/thesaurus.tsv.gz): "rocket" finds "missile", "wrote" finds "drafting".
+    Names are left to the alias table: WordNet's "Washington" is a city and a president."""
+    thesaurus = default_thesaurus()
+    names = {t for name in proper_names(question) for t in terms(name)}
+    meanings: dict[str, Relations] = {}
+    for word in _content_words(question):
+        term = next(iter(terms(word)), None)
+        if term in weights and term not in names and term not in meanings:
+            meanings[term] = thesaurus.relations(word)
+
+    def related(term: str, sentence: Sentence) -> float:
+        relations = meanings.get(term)
+        if relations is None:
+            return 0.0
+        if any(_says(phrase, sentence.terms) for phrase in relations.synonyms):
+            return THESAURUS_SYNONYM_CREDIT
+        if any(_says(phrase, sentence.terms) for phrase in relations.related):
+            return THESAURUS_RELATED_CREDIT
+        return 0.0
+
+    return related
+
+
+def _says(phrase: tuple[str, ...], sentence_terms: frozenset[str]) -> bool:
+    return all(t in sentence_terms for t in phrase)
 
 
 @lru_cache(maxsize=4096)

@@ -3,9 +3,10 @@
     ASSISTANT_LLM_ENABLED=false .venv/bin/python -m bench.ablate_questions no-synonyms dev
 
 Parts: none (the full answerer), no-cleaning, no-synonyms, no-embedding-neighbours,
-no-answer-kind, no-parts. Each run writes /tmp/ablate-<part>-<split>/ (the eval report)
-and prints false refusals, fact recall and refusal accuracy. A measurement script, not a
-test: it switches parts off by replacing them in the imported modules.
+no-thesaurus (WordNet), no-thesaurus-related, no-answer-kind, no-parts. Each run writes
+/tmp/ablate-<part>-<split>/ (the eval report) and prints false refusals, fact recall and
+refusal accuracy. A measurement script, not a test: it switches parts off by replacing
+them in the imported modules.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ PARTS = (
     "no-cleaning",
     "no-synonyms",
     "no-embedding-neighbours",
+    "no-thesaurus",
+    "no-thesaurus-related",
     "no-answer-kind",
     "no-parts",
 )
@@ -37,6 +40,10 @@ def switch_off(part: str) -> None:
         extractive.SYNONYM_CREDIT = 0.0
     elif part == "no-embedding-neighbours":
         extractive.SOFT_MATCH = 1.01  # no cosine similarity reaches it
+    elif part == "no-thesaurus":
+        extractive.THESAURUS_SYNONYM_CREDIT = extractive.THESAURUS_RELATED_CREDIT = 0.0
+    elif part == "no-thesaurus-related":
+        extractive.THESAURUS_RELATED_CREDIT = 0.0
     elif part == "no-answer-kind":
         extractive.offers_answer = lambda *args, **kwargs: True
     elif part == "no-parts":

@@ -1,0 +1,106 @@
+"""A general English thesaurus (assistant/data/thesaurus.tsv.gz, derived from WordNet 3.0
+by scripts/build_thesaurus.py), in the engine's term space.
+
+The hand-written tables (synonyms.yaml, aliases.yaml) hold the news vocabulary the team
+has seen; this one lets a reader's "rocket" find the article's "missile", "punished" find
+"punishment" and "pact" find "treaty" for words nobody listed. Synonyms (the same sense)
+and related words (a derived form, a broader term, a similar adjective) are kept apart,
+since related words say less.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.errors import ConfigError
+from assistant.text import terms
+
+PATH = Path(__file__).resolve().parent / "data" / "thesaurus.tsv.gz"
+
+Phrase = tuple[str, ...]  # a word or phrase as terms: ("armed", "forc")
+
+
+@dataclass(frozen=True)
+class Relations:
+    synonyms: frozenset[Phrase]
+    related: frozenset[Phrase]
+
+
+NONE = Relations(frozenset(), frozenset())
+
+
+class Thesaurus:
+    def __init__(self, rows: dict[str, tuple[str, str]]) -> None:
+        self._rows = rows  # word -> (synonyms, related), as written in the file
+
+    @classmethod
+    def load(cls, path: Path = PATH) -> Thesaurus:
+        rows: dict[str, tuple[str, str]] = {}
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as lines:
+                for line in lines:
+                    if line.startswith("#"):
+                        continue
+                    word, synonyms, related = line.rstrip("\n").split("\t")
+                    rows[word] = (synonyms, related)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"the thesaurus cannot be read from {path}: {exc}") from None
+        return cls(rows)
+
+    def relations(self, word: str) -> Relations:
+        """What a word as written ("punished") may be said with instead, as terms."""
+        return _relations(self, word.lower())
+
+    def _parse(self, word: str) -> Relations:
+        row = next((self._rows[w] for w in _lemmas(word) if w in self._rows), None)
+        if row is None:
+            return NONE
+        own = {tuple(terms(word))}
+        synonyms = _phrases(row[0]) - own
+        return Relations(frozenset(synonyms), frozenset(_phrases(row[1]) - synonyms - own))
+
+
+@lru_cache(maxsize=8192)
+def _relations(thesaurus: Thesaurus, word: str) -> Relations:
+    return thesaurus._parse(word)
+
+
+def _lemmas(word: str) -> list[str]:
+    """The word, then the base forms it may be inflected from (WordNet's own entries hold
+    irregular forms: "wrote", "children")."""
+    forms = [word]
+    for suffix, base in _INFLECTIONS:
+        stem = word[: len(word) - len(suffix)]
+        if word.endswith(suffix) and len(stem) >= 3:
+            forms.append(stem + base)
+            if not base and stem[-1] == stem[-2] and stem[-1] not in "aeiouls":
+                forms.append(stem[:-1])  # "patrolling", "planned"
+            elif not base and stem[-1] == stem[-2] == "l":
+                forms.append(stem[:-1])
+    return forms
+
+
+_INFLECTIONS = (
+    ("ies", "y"),
+    ("es", ""),
+    ("s", ""),
+    ("ied", "y"),
+    ("ed", ""),
+    ("ed", "e"),
+    ("ing", ""),
+    ("ing", "e"),
+    ("er", ""),
+    ("est", ""),
+)
+
+
+def _phrases(column: str) -> set[Phrase]:
+    return {tuple(terms(item)) for item in column.split(",") if item and terms(item)}
+
+
+@lru_cache(maxsize=1)
+def default_thesaurus() -> Thesaurus:
+    return Thesaurus.load()

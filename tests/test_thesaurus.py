@@ -1,0 +1,67 @@
+"""The WordNet-derived thesaurus, and the offline answerer using it on a reader's words."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from assistant.text import terms
+from assistant.thesaurus import default_thesaurus
+from tests.test_cli import run
+
+HARBOUR = """---
+title: Harbour town agrees new rules for its fishing fleet
+---
+# Harbour town agrees new rules for its fishing fleet
+
+The council of Port Ellery voted on Tuesday to adopt a new code for the town's fishing fleet.
+
+Under the code, each trawler must carry a working radio beacon and file its catch figures
+with the harbour office every week.
+
+Skippers who break the rules face a fine and may lose their mooring for a season.
+
+The harbour office will hire two extra inspectors to check the boats.
+
+Local fishermen said the code was fair but worried about the cost of the beacons.
+"""
+
+
+def _phrase(word: str) -> tuple[str, ...]:
+    return tuple(terms(word))
+
+
+def test_synonyms_and_related_words_come_in_the_engines_terms() -> None:
+    thesaurus = default_thesaurus()
+    assert _phrase("treaty") in thesaurus.relations("pact").synonyms
+    assert _phrase("penalize") in thesaurus.relations("punished").synonyms  # an inflection
+    # Relations run both ways: "missile" lists "rocket" as broader, "rocket" finds "missile".
+    assert _phrase("missile") in thesaurus.relations("rocket").related
+    assert _phrase("draft") in thesaurus.relations("wrote").related  # an irregular form
+
+
+def test_a_word_the_thesaurus_lacks_relates_to_nothing() -> None:
+    relations = default_thesaurus().relations("zzyzxqv")
+    assert not relations.synonyms and not relations.related
+
+
+def test_a_question_in_other_words_is_answered_from_the_sentence_that_means_it(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "harbour.md").write_text(HARBOUR)
+    env = {"ASSISTANT_DATA_DIR": str(tmp_path / "data"), "ASSISTANT_LLM_ENABLED": "false"}
+    assert run("ingest", str(corpus), env=env).returncode == 0
+
+    # "violate the regulations" is the article's "break the rules" in other words.
+    asked = run("ask", "--json", "What happens to skippers who violate the regulations?", env=env)
+    answer = json.loads(asked.stdout)
+    assert not answer["refused"], answer
+    assert [c["quote"] for c in answer["citations"]] == [
+        "Skippers who break the rules face a fine and may lose their mooring for a season."
+    ]
+
+    # Related words do not make an answer out of a sentence that lacks one.
+    unasked = run("ask", "--json", "How much does each beacon cost?", env=env)
+    assert json.loads(unasked.stdout)["refused"]
