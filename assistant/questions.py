@@ -15,7 +15,7 @@ from enum import Enum
 from functools import lru_cache
 
 from assistant.lexicon import load_table
-from assistant.text import proper_names
+from assistant.text import proper_names, terms
 
 
 class Wants(Enum):
@@ -318,8 +318,20 @@ def offers_answer(sentence: str, question: str, wants: Wants, measure: Measure) 
         return bool(_new_matches(_MEASURE_FORMS[measure], sentence, question))
     if wants is Wants.DATE:
         return bool(_new_matches(_TIME, sentence, question))
-    asked = {n.lower() for n in proper_names(question)}
-    return any(n.lower() not in asked for n in proper_names(sentence))
+    asked = {t for name in proper_names(question) for t in terms(name)}
+    return any(_names_something_new(name, asked) for name in proper_names(sentence))
+
+
+def _names_something_new(name: str, asked: set[str]) -> bool:
+    """Whether a name says more than the question's own names do: "Russia" and "US" add
+    nothing to "the US-Russian vehicle" (Russia ~ Russian: stems that extend each other)."""
+    return any(not any(_same_stem(t, a) for a in asked) for t in terms(name))
+
+
+def _same_stem(one: str, other: str) -> bool:
+    if min(len(one), len(other)) < 4:
+        return one == other
+    return one.startswith(other) or other.startswith(one)
 
 
 def _new_matches(pattern: re.Pattern[str], sentence: str, question: str) -> set[str]:

@@ -106,6 +106,9 @@ def test_a_single_question_is_one_part() -> None:
         ("The mayor, Ana Ruiz, signed it.", "Who signed the order on the depot?", True),
         ("The order on the depot was signed.", "Who signed the order on the depot?", False),
         ("It is unclear who signed the order.", "Who signed the order?", True),
+        # The question's own names in another form ("Russia" for "Russian") are nothing new.
+        ("The fund would be shared by Russia and the US.", "Who runs the US-Russian fund?", False),
+        ("Russia, the US and Ana Ruiz run it.", "Who runs the US-Russian fund?", True),
         ("The depot reopens on 4 March.", "When does the depot reopen?", True),
         ("You may have seen the depot.", "When does the depot reopen?", False),
         ("The depot reopens soon.", "Does the depot reopen?", True),
