@@ -130,7 +130,7 @@ def _injection() -> re.Pattern[str]:
 
 def clean_question(message: str) -> str:
     """The question without markup, greetings, thanks, sign-offs, names or polite frames."""
-    text = _without_markup(message)
+    text = _standard_spelling(_without_markup(message))
     before = None
     while text != before:
         before = text
@@ -184,6 +184,29 @@ def _without_markup(text: str) -> str:
     text = "".join(" " if _is_symbol(ch) else ch for ch in text)
     text = _REPEATED.sub(r"\1", text)
     return " ".join(text.split())
+
+
+def _standard_spelling(text: str) -> str:
+    """Informal spellings as the words they stand for: "whats" is "what is", "u" is "you"."""
+    table = _informal()
+
+    def standard(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if len(word) == 1 and word.isupper():
+            return word  # "U" in "U-turn" or a list item "R" is not "you" or "are"
+        return table.get(word.lower(), word)
+
+    return _INFORMAL_WORD.sub(standard, text)
+
+
+# A whole word between spaces or the text's ends (a final . ? ! , ; or : allowed):
+# "U.S." and "R&D" are not "u" and "r".
+_INFORMAL_WORD = re.compile(r"(?<!\S)[\w'/]+(?=[.?!,;:]*(?:\s|$))")
+
+
+@lru_cache(maxsize=1)
+def _informal() -> dict[str, str]:
+    return {str(k).lower(): str(v) for k, v in load_table("wrappers")["informal"].items()}
 
 
 def _is_symbol(ch: str) -> bool:

@@ -33,6 +33,10 @@ from assistant.questions import (
         ("Who runs the port - Ben", "Who runs the port"),
         ("hey what is the levy for", "What is the levy for"),
         ("I read the piece this morning. Who runs the port?", "Who runs the port?"),
+        # informal spellings are read as what they stand for; abbreviations are left alone
+        ("whats the catch if u sell?", "what is the catch if you sell?"),
+        ("who'd pay 4 it, r they gonna say?", "who would pay 4 it, are they going to say?"),
+        ("Does the U.S. fund R&D?", "Does the U.S. fund R&D?"),
     ],
 )
 def test_wrappers_and_markup_are_stripped(message: str, cleaned: str) -> None:
