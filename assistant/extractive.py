@@ -152,7 +152,19 @@ class ExtractiveAnswerer:
         scored = self.score(question, context, passages, wants)
         if not scored or scored[0].strength < self._min_support:
             return []
-        return _with_antecedents(self._choose(scored), scored, self._min_support)
+        return _with_antecedents(
+            self._choose(scored, self._asked_names(question)), scored, self._min_support
+        )
+
+    def _asked_names(self, question: str) -> list[str]:
+        """The terms of the names a question asks about that the articles know."""
+        return [
+            term
+            for name in proper_names(question)
+            if name.lower() not in STOPWORDS
+            for term in terms(name)
+            if self._known(term)
+        ]
 
     def score(
         self,
@@ -219,13 +231,7 @@ class ExtractiveAnswerer:
         "How many ..." wants a number, "when ..." a time, "who ..." a name; and every
         name the question asks about must appear in the passage around the sentence.
         """
-        names = [
-            term
-            for name in proper_names(question)
-            if name.lower() not in STOPWORDS
-            for term in terms(name)
-            if self._known(term)
-        ]
+        names = self._asked_names(question)
         measure = measure_asked(question)
         typed = wants in (Wants.NUMBER, Wants.DATE, Wants.PERSON, Wants.PLACE)
 
@@ -271,7 +277,13 @@ class ExtractiveAnswerer:
 
         return soft
 
-    def _choose(self, scored: list[Scored]) -> list[Scored]:
+    def _choose(self, scored: list[Scored], names: Sequence[str] = ()) -> list[Scored]:
+        """The best sentence, and those that come close to it or add to what it covers.
+
+        A sentence added to the best must itself name what the question names ("What does
+        the plan say about Nato?" is not answered by a sentence about the war's causes
+        that merely sits near a mention of Nato), unless it continues the best sentence.
+        """
         best = scored[0]
         chosen = [best]
         covered = set(best.covered)
@@ -283,6 +295,8 @@ class ExtractiveAnswerer:
             adds = candidate.covered - covered
             close = candidate.score >= 0.85 * best.score
             follows = _follows(best.sentence, candidate.sentence)
+            if not follows and not _names_all(candidate.sentence, names):
+                continue
             if (
                 close
                 or (adds and candidate.score >= 0.7 * best.score)
@@ -413,6 +427,10 @@ def _previous(sentence: Sentence, pool: Sequence[Sentence]) -> Sentence | None:
         text = passage.text[start - passage.start : end - passage.start]
         return Sentence(passage, sentence.rank, start, end, frozenset(terms(text)))
     return next((other for other in pool if _follows(other, sentence)), None)
+
+
+def _names_all(sentence: Sentence, names: Sequence[str]) -> bool:
+    return all(any(_same_name(name, term) for term in sentence.terms) for name in names)
 
 
 def _rescaled(similarity: float) -> float:
