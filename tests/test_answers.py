@@ -189,6 +189,14 @@ def test_a_two_part_question_gets_both_parts_answered(assistant: Assistant) -> N
     assert "600,000" in answer.text and "euroclear" in answer.text.lower()
 
 
+def test_every_sentence_of_an_answer_about_a_name_names_it(assistant: Assistant) -> None:
+    """A sentence that merely sits near a mention of Nato (the war's "root causes") is not
+    part of an answer about Nato."""
+    answer = assistant.ask("What does the plan say about Nato?")
+    assert not answer.refused
+    assert all("nato" in c.quote.lower() for c in answer.citations), answer.text
+
+
 def test_a_percentage_question_is_not_answered_with_a_head_count(assistant: Assistant) -> None:
     answer = assistant.ask("What percentage of Donetsk oblast does Ukraine still control?")
     assert answer.refused, answer.text
