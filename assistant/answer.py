@@ -45,6 +45,10 @@ class Passage:
     end: int
     score: float
     sentences: tuple[tuple[int, int], ...] = ()
+    # The article's front matter and where it lies, for readers ("" when unknown).
+    url: str = ""
+    author: str = ""
+    path: str = ""  # the file's path inside the folder it was ingested from
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,9 @@ class Citation:
     quote: str
     start: int
     end: int
+    url: str = ""  # the article's own address (front matter), when it has one
+    author: str = ""
+    path: str = ""  # the file's path inside its corpus folder, shown when there is no url
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -32,6 +32,9 @@ def citation_for(number: int, passage: Passage, start: int, end: int) -> Citatio
         quote=passage.text[offset : offset + end - start],
         start=start,
         end=end,
+        url=passage.url,
+        author=passage.author,
+        path=passage.path,
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from assistant.answer import Answer
+    from assistant.answer import Answer, Citation
     from assistant.engine import Assistant
     from assistant.settings import Settings
 
@@ -43,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # before OSError, of which it is one: `assistant ask … | head -1`
+        return _reader_went_away()
     except OSError as exc:
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
@@ -50,8 +52,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
+
+
+def _reader_went_away() -> int:
+    """The command reading our output closed the pipe: stop quietly, as `cat` would.
+
+    Standard output is pointed at /dev/null first, or Python's own flush at exit would
+    hit the closed pipe again and print "Exception ignored … BrokenPipeError".
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,7 +173,7 @@ def run_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
-        print(format_answer(answer))
+        print(format_answer(answer, width=terminal_width(sys.stdout)))
     return 0
 
 
@@ -166,53 +181,74 @@ def run_chat(args: argparse.Namespace) -> int:
     settings = load_settings_from_env()
     assistant = open_assistant(settings)
     info = assistant.info()
+    width = terminal_width(sys.stdout, default=DEFAULT_WIDTH)
     print(
-        f"Ask about {info.articles} article(s) · answers by {info.backend} · "
-        "empty line or Ctrl-D to quit"
+        wrap(
+            f"Ask about {count(info.articles, 'article')} · answers by {info.backend} · "
+            "empty line or Ctrl-D to quit",
+            width,
+        )
     )
     history: list[dict[str, str]] = []
     from assistant.errors import InvalidQuestionError
 
     while True:
         try:
-            question = input("\nyou> ").strip()
+            question = input(f"\n{QUESTION_PROMPT}").strip()
         except EOFError:
             print()
             return 0
         if not question:
             return 0
-        print("assistant> ", end="", flush=True)
+        width = terminal_width(sys.stdout, default=DEFAULT_WIDTH)  # the window may have changed
+        print(PROMPT, end="", flush=True)
         try:
-            answer = _stream_answer(assistant, question, history)
+            answer = _stream_answer(assistant, question, history, width)
         except InvalidQuestionError as exc:
-            print(f"\n{exc}")
+            print(f"\n{wrap(str(exc), width)}")
             continue
-        print(terminal_safe(format_sources(answer)))
+        print(terminal_safe(format_sources(answer, width=width)))
         history += [
             {"role": "user", "content": question},
             {"role": "assistant", "content": answer.text},
         ]
 
 
-def _stream_answer(assistant: Assistant, question: str, history: list[dict[str, str]]) -> Answer:
+QUESTION_PROMPT = "you> "
+PROMPT = "assistant> "
+DEFAULT_WIDTH = 80
+
+
+def _stream_answer(
+    assistant: Assistant, question: str, history: list[dict[str, str]], width: int | None = None
+) -> Answer:
     """Print checked sentences as they come; if the final check changed them, reprint."""
     final = None
     shown = ""
+    # Typed at a terminal, the question ends with Enter; piped in, it is not echoed and
+    # the answer goes on the prompt's line.
+    column = len(PROMPT) + (0 if _is_terminal(sys.stdin) else len(QUESTION_PROMPT))
+    out = StreamWrapper(sys.stdout, width, column=column)
     for event in assistant.ask_stream(question, history):
         if event.answer is not None:
             final = event.answer
         else:
             shown += event.delta
-            print(terminal_safe(event.delta), end="", flush=True)
+            out.write(terminal_safe(event.delta))
     assert final is not None
     print()
     if " ".join(shown.split()) != " ".join(final.text.split()):
-        print(f"(checked answer) {terminal_safe(final.text)}")
-    for line in format_related(final):
+        print(wrap(f"(checked answer) {terminal_safe(final.text)}", width))
+    for line in format_related(final, width=width):
         print(terminal_safe(line))
     for notice in final.notices:
-        print(f"note: {terminal_safe(notice)}")
+        print(wrap(f"note: {terminal_safe(notice)}", width, indent="      "))
     return final
+
+
+def count(n: int, noun: str) -> str:
+    """ "1 article", "2 articles"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def terminal_safe(text: str) -> str:
@@ -220,30 +256,138 @@ def terminal_safe(text: str) -> str:
     return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 
-def format_answer(answer: Answer) -> str:
-    lines = [answer.text, *format_related(answer)]
-    lines += [f"note: {notice}" for notice in answer.notices]
-    sources = format_sources(answer)
+# -- layout for a terminal ----------------------------------------------------------------
+
+# A citation mark stays with the word before it: "personnel [1]." never breaks before "[1]".
+_MARK_AFTER_WORD = re.compile(r"(?<=\S)[ \t]+(?=\[\d+(?:\s*,\s*\d+)*\])")
+_SPACE_IN_MARK = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
+_GLUE = "\x00"  # never in shown text: terminal_safe removes it
+
+
+def terminal_width(stream: TextIO, *, default: int | None = None) -> int | None:
+    """Columns to wrap at: the terminal's (or $COLUMNS); `default` when not a terminal."""
+    import shutil
+
+    if not _is_terminal(stream) and not os.environ.get("COLUMNS"):
+        return default
+    return max(shutil.get_terminal_size((default or DEFAULT_WIDTH, 24)).columns, 20)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
+
+
+def _glued(text: str) -> str:
+    text = _SPACE_IN_MARK.sub(lambda m: re.sub(r"\s+", _GLUE, m.group(0)), text)
+    return _MARK_AFTER_WORD.sub(_GLUE, text)
+
+
+def wrap(text: str, width: int | None, *, indent: str = "", first: str = "") -> str:
+    """Text wrapped to `width` columns (None: as it is), citation marks kept with their word.
+
+    `first` opens the first line and `indent` the others; paragraphs and line breaks stay.
+    """
+    import textwrap
+
+    if not width:
+        return first + text
+    lines = []
+    for n, line in enumerate(text.split("\n")):
+        lead = first if n == 0 else indent
+        if not line.strip():
+            lines.append("")
+            continue
+        lines += textwrap.wrap(
+            _glued(line),
+            width=width,
+            initial_indent=lead,
+            subsequent_indent=indent,
+            break_long_words=len(line) > width,
+            break_on_hyphens=False,
+        ) or [lead]
+    return "\n".join(lines).replace(_GLUE, " ")
+
+
+class StreamWrapper:
+    """Writes streamed text, breaking lines between words before they pass `width`."""
+
+    def __init__(self, stream: TextIO, width: int | None, *, column: int = 0) -> None:
+        self._stream = stream
+        self._width = width
+        self._column = column
+
+    def write(self, text: str) -> None:
+        if not self._width:
+            self._stream.write(text)
+            self._stream.flush()
+            return
+        out: list[str] = []
+        for n, line in enumerate(text.split("\n")):
+            if n:
+                out.append("\n")
+                self._column = 0
+            for match in re.finditer(r"(\s*)(\S+)", _glued(line)):
+                space = " " if match.group(1) and self._column else ""
+                word = match.group(2).replace(_GLUE, " ")
+                if self._column and self._column + len(space) + len(word) > self._width:
+                    out.append("\n")
+                    self._column, space = 0, ""
+                out.append(space + word)
+                self._column += len(space) + len(word)
+            if line and line[-1].isspace() and self._column:
+                out.append(" ")
+                self._column += 1
+        self._stream.write("".join(out))
+        self._stream.flush()
+
+
+# -- answers and their sources ------------------------------------------------------------
+
+
+def format_answer(answer: Answer, *, width: int | None = None) -> str:
+    lines = [wrap(answer.text, width), *format_related(answer, width=width)]
+    lines += [wrap(f"note: {notice}", width, indent="      ") for notice in answer.notices]
+    sources = format_sources(answer, width=width)
     return terminal_safe("\n".join(lines) + ("\n" + sources if sources else ""))
 
 
-def format_related(answer: Answer) -> list[str]:
+def source_line(citation: Citation) -> str:
+    """ "Title — Author · 2025-11-21": who wrote what, and when (those the article has)."""
+    from assistant.provenance import byline
+
+    by = byline(citation)
+    return f"{citation.title} — {by}" if by else citation.title
+
+
+def format_related(answer: Answer, *, width: int | None = None) -> list[str]:
     """The passages offered with a decline: each quote, and where it is from."""
+    from assistant.provenance import origin
+
     lines = []
     for c in answer.related:
-        dated = f", {c.date}" if c.date else ""
-        lines += [f'  [{c.id}] "{c.quote}"', f"      {c.title}{dated} — {c.source}"]
+        lines += [
+            wrap(f'"{c.quote}"', width, first=f"  [{c.id}] ", indent="      "),
+            wrap(source_line(c), width, first="      ", indent="      "),
+            f"      {origin(c)}",
+        ]
     return lines
 
 
-def format_sources(answer: Answer) -> str:
+def format_sources(answer: Answer, *, width: int | None = None) -> str:
+    """Each citation: its title, author and date, the article's link (or, without one, its
+    path inside the corpus folder) and the quoted sentence."""
+    from assistant.provenance import origin
+
     if not answer.citations:
         return ""
     lines = ["", "Sources:"]
     for c in answer.citations:
-        dated = f", {c.date}" if c.date else ""
-        lines.append(f"[{c.id}] {c.title}{dated} — {c.source} (chars {c.start}-{c.end})")
-        lines.append(f'    "{c.quote}"')
+        lines.append(wrap(source_line(c), width, first=f"[{c.id}] ", indent="    "))
+        lines.append(f"    {origin(c)}")  # a link is never broken: terminals open it whole
+        lines.append(wrap(f'"{c.quote}"', width, first="    ", indent="    "))
     return "\n".join(lines)
 
 

@@ -6,7 +6,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -29,6 +29,7 @@ from assistant.grounding import ClaimChecker
 from assistant.indexing import Indexer, IngestReport, Progress, no_progress
 from assistant.lexical import LexicalIndex
 from assistant.prompts import load_prompt
+from assistant.provenance import corpus_path
 from assistant.questions import (
     ParsedQuestion,
     Part,
@@ -185,7 +186,7 @@ class Assistant:
         part's own, since each part is answered on its own (a model gets the question's)."""
         passages = self._retriever.retrieve(query, self.settings.top_k)
         if len(parts) < 2 or self._chat is not None:
-            return passages
+            return self._with_provenance(passages)
         seen = {p.id for p in passages}
         for part in parts:
             lean = " ".join(filter(None, (part.context, query.context)))
@@ -193,7 +194,28 @@ class Assistant:
                 if passage.id not in seen:
                     seen.add(passage.id)
                     passages.append(passage)
-        return passages
+        return self._with_provenance(passages)
+
+    def _with_provenance(self, passages: list[Passage]) -> list[Passage]:
+        """Each passage with its article's url, author and path inside its corpus folder,
+        from the stored metadata, where retrieval left them out (a reader is shown these,
+        never a server path)."""
+        missing = [p.id for p in passages if not p.path]
+        if not missing:
+            return passages
+        stored = {chunk.id: chunk.metadata for chunk in self._store.get(missing)}
+        enriched = []
+        for passage in passages:
+            meta = stored.get(passage.id)
+            if meta is not None:
+                passage = replace(
+                    passage,
+                    url=passage.url or str(meta.get("url") or ""),
+                    author=passage.author or str(meta.get("author") or ""),
+                    path=corpus_path(meta),
+                )
+            enriched.append(passage)
+        return enriched
 
     def validate(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():

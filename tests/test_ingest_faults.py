@@ -227,7 +227,7 @@ def test_a_crash_between_the_writes_and_the_bookkeeping_keeps_the_counts_right(
     assert (recorded_articles, recorded_chunks) == (articles, chunks)
     chat = cli("chat", cwd=tmp_path, data=data)
     assert chat.returncode == 0, chat.stderr
-    assert f"Ask about {before + 4} article(s)" in chat.stdout
+    assert f"Ask about {before + 4} articles ·" in chat.stdout
     assert "did not finish" in chat.stderr  # and it says so
 
     again = cli("ingest", str(corpus), cwd=tmp_path, data=data)
