@@ -183,20 +183,14 @@ class ExtractiveAnswerer:
         probe = f"{context}\n{question}" if context else question
         vectors = self._embed([normalise(probe)] + [normalise(s.text) for s in sentences])
         dense = vectors[1:] @ vectors[0]
-        soft = self._soft_matcher(question, sentences)
-        synonym = _synonym_matcher(question, weights)
-        thesaurus = _thesaurus_matcher(question, weights)
+        cover = self._coverage(question, weights, sentences)
+        cover_context = self._coverage(context, context_weights, sentences)
         passage_terms = _terms_by_passage(sentences)
         fits = self._answer_type_check(question, wants or answer_kind(question))
         scored = []
         for sentence, similarity in zip(sentences, dense, strict=True):
-            covered = frozenset(t for t in weights if t in sentence.terms)
-            partial = sum(
-                weights[t] * max(synonym(t, sentence), thesaurus(t, sentence), soft(t, sentence))
-                for t in weights
-                if t not in covered
-            )
-            lexical = (sum(weights[t] for t in covered) + partial) / total
+            covered, said = cover(sentence)
+            lexical = said / total
             around = passage_terms[sentence.passage.id]
             nearby = sum(w for t, w in weights.items() if t in around) / total
             score = (
@@ -206,8 +200,7 @@ class ExtractiveAnswerer:
             )
             if context_weights:
                 near = sum(w for t, w in context_weights.items() if t in around)
-                hit = sum(w for t, w in context_weights.items() if t in sentence.terms)
-                follow = (hit + near) / (2 * context_total)
+                follow = (cover_context(sentence)[1] + near) / (2 * context_total)
                 blended = (score + CONTEXT_WEIGHT * follow) / (1 + CONTEXT_WEIGHT)
                 # Earlier turns rerank, and can only add support: an unrelated turn must not
                 # make a good question fall under the decline threshold.
@@ -222,6 +215,28 @@ class ExtractiveAnswerer:
             scored.append(Scored(sentence, score, covered, strength))
         scored.sort(key=lambda s: (-s.score, s.sentence.rank, s.sentence.start))
         return scored
+
+    def _coverage(
+        self, text: str, weights: dict[str, float], sentences: list[Sentence]
+    ) -> Callable[[Sentence], tuple[frozenset[str], float]]:
+        """For a sentence: the terms of `text` it holds, and the weight it says, counting
+        a synonym, an alias, a WordNet relation or a close word for part of a term's."""
+        if not weights:
+            return lambda sentence: (frozenset(), 0.0)
+        soft = self._soft_matcher(text, sentences)
+        synonym = _synonym_matcher(text, weights)
+        thesaurus = _thesaurus_matcher(text, weights)
+
+        def cover(sentence: Sentence) -> tuple[frozenset[str], float]:
+            covered = frozenset(t for t in weights if t in sentence.terms)
+            partial = sum(
+                weights[t] * max(synonym(t, sentence), thesaurus(t, sentence), soft(t, sentence))
+                for t in weights
+                if t not in covered
+            )
+            return covered, sum(weights[t] for t in covered) + partial
+
+        return cover
 
     def _answer_type_check(
         self, question: str, wants: Wants

@@ -65,3 +65,39 @@ def test_a_question_in_other_words_is_answered_from_the_sentence_that_means_it(
     # Related words do not make an answer out of a sentence that lacks one.
     unasked = run("ask", "--json", "How much does each beacon cost?", env=env)
     assert json.loads(unasked.stdout)["refused"]
+
+
+def _answerer():  # type: ignore[no-untyped-def]
+    from assistant.embeddings import make_embedder
+    from assistant.extractive import ExtractiveAnswerer
+    from assistant.settings import load_settings
+
+    return ExtractiveAnswerer(
+        idf=lambda term: 2.0,
+        known=lambda term: True,
+        embed=make_embedder(load_settings()).embed,
+        min_support=0.3,
+        max_sentences=4,
+        rare_idf=2.0,
+    )
+
+
+def test_a_follow_up_finds_the_earlier_topic_said_in_other_words() -> None:
+    """'they' in the follow-up are the vessels asked about before: the article's boats."""
+    from assistant.answer import Passage
+    from assistant.text import sentence_spans
+
+    text = (
+        "Residents will pay 5% more for their parking permits from next spring.\n\n"
+        "Boats moored in the inner harbour will pay 20% more from next summer."
+    )
+    spans = tuple(sentence_spans(text))
+    passage = Passage("p1", "fees.md", "Fees", "", text, 0, len(text), 1.0, spans)
+    question = "How much more will they pay?"
+    for earlier, first in (
+        ("What do the new rules mean for vessels?", "Boats"),
+        ("What changes for ships?", "Boats"),
+    ):
+        ranked = _answerer().score(question, earlier, [passage])
+        assert ranked[0].sentence.text.startswith(first), (earlier, ranked[0].sentence.text)
+        assert ranked[0].score > ranked[1].score
