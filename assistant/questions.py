@@ -79,7 +79,7 @@ _REPEATED = re.compile(r"([?!.])[?!.]+")
 _NUMBER = re.compile(
     r"\bhow (?:many|much|big|large|small|long|soon|far|old|often|high|low)\b|"
     r"\bwhat (?:number|percentage|percent|share|proportion|amount|size|sum|figure|"
-    r"total|cap|limit|ceiling|age)\b"
+    r"total|cap|limit|ceiling|age|slice|cut|portion|fraction)\b"
 )
 _DATE = re.compile(r"\bwhen\b|\bwhat (?:date|year|day|month|time)\b|\bwhich (?:day|year|month)\b")
 _PERSON = re.compile(

@@ -60,6 +60,7 @@ def test_names_that_belong_to_the_question_stay() -> None:
     [
         ("How many stops does the line have?", Wants.NUMBER),
         ("What share of the budget goes to schools?", Wants.NUMBER),
+        ("What slice of the profits goes to the city?", Wants.NUMBER),
         ("When does the bridge reopen?", Wants.DATE),
         ("Which year was the depot built?", Wants.DATE),
         ("Who chairs the committee?", Wants.PERSON),
