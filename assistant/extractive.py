@@ -80,12 +80,34 @@ class ExtractiveAnswerer:
         self._max_sentences = max_sentences
 
     def unknown_names(self, question: str) -> list[str]:
-        """Names in the question that no article mentions: a sign it is out of scope."""
+        """Names in the question that no article mentions, by that name or by another name
+        of the same entity ("America" where the articles say "the United States"): a sign
+        the question is out of scope."""
         return [
             name
             for name in proper_names(question)
-            if name.lower() not in STOPWORDS and not all(self._known(t) for t in terms(name))
+            if name.lower() not in STOPWORDS
+            and not self._knows_words(name)
+            and not self._knows_entity(name, question)
         ]
+
+    def _knows_words(self, phrase: str) -> bool:
+        return all(self._known(t) for t in terms(phrase))
+
+    def _knows_entity(self, name: str, question: str) -> bool:
+        return self._entity_known_as_other(name, question) is not None
+
+    def _entity_known_as_other(self, name: str, question: str) -> str | None:
+        """The entity ("@united-states") a name stands for, when the articles name it only
+        in other words ("America" where they say "the United States"). Not for a capital
+        asked about as a city ("the capital Washington"): that is a place."""
+        lexicon = default_lexicon()
+        groups = {t.entity for t in lexicon.tokens(name) if t.entity is not None}
+        if len(groups) != 1 or set(words(question)) & lexicon.city_words:
+            return None
+        group = groups.pop()
+        known = any(self._knows_words(alias) for alias in lexicon.aliases[group])
+        return f"@{group}" if known else None
 
     def select(
         self, question: str, context: str, passages: Sequence[Passage]
@@ -244,9 +266,16 @@ class ExtractiveAnswerer:
         """What a sentence must hold to answer this kind of question.
 
         "How many ..." wants a number, "when ..." a time, "who ..." a name; and every
-        name the question asks about must appear in the passage around the sentence.
+        name the question asks about must appear in the passage around the sentence (by
+        another of its names when the articles only use another: "America", "the US").
         """
         names = self._asked_names(question)
+        entities = [
+            entity
+            for name in proper_names(question)
+            if not self._knows_words(name)
+            and (entity := self._entity_known_as_other(name, question)) is not None
+        ]
         measure = measure_asked(question)
         typed = wants in (Wants.NUMBER, Wants.DATE, Wants.PERSON, Wants.PLACE)
 
@@ -254,6 +283,8 @@ class ExtractiveAnswerer:
             """None rules the sentence out; otherwise a factor for its score."""
             if not all(any(_same_name(name, term) for term in around) for name in names):
                 return None
+            if entities and not set(entities) <= _concepts(sentence.passage.text):
+                return None  # "America" asked, and the passage never names the United States
             if not typed:
                 return 1.0
             return TYPE_BONUS if offers_answer(sentence.text, question, wants, measure) else None

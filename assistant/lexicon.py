@@ -79,6 +79,9 @@ class Lexicon:
         synonyms = load_table("synonyms", directory)
         polarity = load_table("polarity", directory)
         self.entities: list[tuple[re.Pattern[str], str]] = []
+        self.aliases: dict[str, list[str]] = {
+            group: [str(m) for m in members] for group, members in aliases["groups"].items()
+        }
         for group, members in aliases["groups"].items():
             for member in sorted(members, key=len, reverse=True):
                 exact = member.replace(".", "").isupper()

@@ -197,6 +197,17 @@ def test_every_sentence_of_an_answer_about_a_name_names_it(assistant: Assistant)
     assert all("nato" in c.quote.lower() for c in answer.citations), answer.text
 
 
+def test_a_name_the_articles_use_in_other_words_is_not_out_of_scope(
+    assistant: Assistant,
+) -> None:
+    """The articles say "the United States", never "America"."""
+    answer = assistant.ask("Is America going to legally accept Crimea as Russian?")
+    assert not answer.refused
+    assert "de facto" in answer.text
+    # ... but the passage must then name the United States: Putin is no answer to this.
+    assert assistant.ask("Who is the president of America?").refused
+
+
 def test_a_percentage_question_is_not_answered_with_a_head_count(assistant: Assistant) -> None:
     answer = assistant.ask("What percentage of Donetsk oblast does Ukraine still control?")
     assert answer.refused, answer.text
