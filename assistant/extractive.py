@@ -8,6 +8,7 @@ Nothing above the calibrated threshold means the sources don't cover the questio
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +35,7 @@ THESAURUS_SYNONYM_CREDIT = 0.7  # a WordNet synonym: the same sense, less sure t
 THESAURUS_RELATED_CREDIT = 0.5  # a derived form, a broader or narrower word
 RELATED_SHARE = 0.5  # of the decline threshold: how near a sentence must come to be offered
 TOPIC_SHARE = 0.25  # of the question's topic weight that an offered passage must share
+WORD_VECTORS_KEPT = 20_000  # single-word embeddings kept between questions (~20 MB)
 CLOSE_ALTERNATIVE = 0.85  # of a dangling sentence's score, for one that stands alone
 
 
@@ -78,6 +80,7 @@ class ExtractiveAnswerer:
         self._embed = embed
         self._min_support = min_support
         self._max_sentences = max_sentences
+        self._words: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def unknown_names(self, question: str) -> list[str]:
         """Names in the question that no article mentions, by that name or by another name
@@ -297,6 +300,18 @@ class ExtractiveAnswerer:
             for t in dict.fromkeys(terms(text))
         }
 
+    def _word_vectors(self, vocab: list[str]) -> np.ndarray:
+        """Embeddings of single words, kept between questions (the same words recur)."""
+        missing = [w for w in vocab if w not in self._words]
+        if missing:
+            for word, vector in zip(missing, self._embed(missing), strict=True):
+                self._words[word] = vector
+            while len(self._words) > WORD_VECTORS_KEPT:
+                self._words.popitem(last=False)
+        for word in vocab:
+            self._words.move_to_end(word)
+        return np.stack([self._words[w] for w in vocab])
+
     def _soft_matcher(
         self, question: str, sentences: list[Sentence]
     ) -> Callable[[str, Sentence], float]:
@@ -307,7 +322,7 @@ class ExtractiveAnswerer:
         if not asked or not vocab:
             return lambda term, sentence: 0.0
         index = {w: i for i, w in enumerate(vocab)}
-        vectors = self._embed(vocab)
+        vectors = self._word_vectors(vocab)
         cache: dict[tuple[str, int], float] = {}
 
         def soft(term: str, sentence: Sentence) -> float:
@@ -395,17 +410,30 @@ def _thesaurus_matcher(
         relations = meanings.get(term)
         if relations is None:
             return 0.0
-        if any(_says(phrase, sentence.terms) for phrase in relations.synonyms):
+        if _says_any(relations.synonyms, sentence.terms):
             return THESAURUS_SYNONYM_CREDIT
-        if any(_says(phrase, sentence.terms) for phrase in relations.related):
+        if _says_any(relations.related, sentence.terms):
             return THESAURUS_RELATED_CREDIT
         return 0.0
 
     return related
 
 
-def _says(phrase: tuple[str, ...], sentence_terms: frozenset[str]) -> bool:
-    return all(t in sentence_terms for t in phrase)
+def _says_any(phrases: frozenset[tuple[str, ...]], sentence_terms: frozenset[str]) -> bool:
+    """Whether the sentence holds one of the phrases (each as terms, all of them)."""
+    words, multi = _split_phrases(phrases)
+    return not words.isdisjoint(sentence_terms) or any(
+        all(t in sentence_terms for t in phrase) for phrase in multi
+    )
+
+
+@lru_cache(maxsize=8192)
+def _split_phrases(
+    phrases: frozenset[tuple[str, ...]],
+) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+    """One-word phrases as a set (one intersection finds any), the longer ones as a list."""
+    words = frozenset(p[0] for p in phrases if len(p) == 1)
+    return words, tuple(p for p in phrases if len(p) > 1)
 
 
 @lru_cache(maxsize=4096)
@@ -491,8 +519,9 @@ def _same_name(name: str, term: str) -> bool:
     return term.startswith(name) or name.startswith(term)
 
 
-def _content_words(text: str) -> list[str]:
-    return [w for w in words(text) if w not in STOPWORDS and w.isalpha() and len(w) > 2]
+@lru_cache(maxsize=8192)
+def _content_words(text: str) -> tuple[str, ...]:
+    return tuple(w for w in words(text) if w not in STOPWORDS and w.isalpha() and len(w) > 2)
 
 
 def _sentences(passages: Sequence[Passage]) -> list[Sentence]:
