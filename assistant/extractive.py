@@ -177,9 +177,8 @@ class ExtractiveAnswerer:
         scored = self.score(question, context, passages, wants)
         if not scored or scored[0].strength < self._min_support:
             return []
-        return _with_antecedents(
-            self._choose(scored, self._asked_names(question)), scored, self._min_support
-        )
+        chosen = self._choose(scored, self._asked_names(question), wants)
+        return _with_antecedents(chosen, scored, self._min_support)
 
     def _asked_names(self, question: str) -> list[str]:
         """The terms of the names a question asks about that the articles know."""
@@ -338,8 +337,12 @@ class ExtractiveAnswerer:
 
         return soft
 
-    def _choose(self, scored: list[Scored], names: Sequence[str] = ()) -> list[Scored]:
-        """The best sentence, and those that come close to it or add to what it covers.
+    def _choose(
+        self, scored: list[Scored], names: Sequence[str] = (), wants: Wants = Wants.ANYTHING
+    ) -> list[Scored]:
+        """The best sentence, and those that come close to it or add to what it covers;
+        for an overview ("What does the plan say about Nato?"), every sentence that clears
+        the bar on its own, since each says something of its own about the topic.
 
         A sentence added to the best must itself name what the question names ("What does
         the plan say about Nato?" is not answered by a sentence about the war's causes
@@ -358,8 +361,10 @@ class ExtractiveAnswerer:
             follows = _follows(best.sentence, candidate.sentence)
             if not follows and not _names_all(candidate.sentence, names):
                 continue
+            overview = wants is Wants.OVERVIEW and candidate.strength >= self._min_support
             if (
                 close
+                or overview
                 or (adds and candidate.score >= 0.7 * best.score)
                 or (follows and candidate.score >= 0.5 * best.score)
             ):

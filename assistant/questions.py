@@ -26,6 +26,7 @@ class Wants(Enum):
     YES_NO = "yes/no"
     REASON = "reason"
     DEFINITION = "definition"
+    OVERVIEW = "overview"  # "What does the plan say about Nato?": all it says, not one fact
     ANYTHING = "anything"
 
 
@@ -96,6 +97,16 @@ _DEFINITION = re.compile(
     r"^(?:and |so )?(?:what|who) (?:is|are|was|were) (?:a |an |the )?[\w' -]+\??$|"
     r"\bwhat does [\w' -]+ mean\b|\bwhat is meant by\b"
 )
+_OVERVIEW = re.compile(
+    # a document or a named speaker says it; "what did she say about ..." asks for a quote
+    r"\bwhat (?:do|does|did|will|would) (?!(?:he|she|they|we|you|i|it)\b)"
+    r"(?:the |this |that |these |those )?[\w' -]{0,40}?"
+    r"\b(?:say|said|says|propose|proposes|suggest|suggests|offer|offers|cover|covers|"
+    r"mention|mentions|report|reports) (?:about|on|regarding|concerning|for)\b|"
+    r"\btell me (?:more |everything |all )?(?:about|on|regarding)\b|"
+    r"\bwhat(?:'s| is) (?:in|there in) (?:it|this|that|the [\w' -]{1,40}?) (?:about|on|for|"
+    r"regarding)\b|^(?:anything|something) (?:about|on|regarding)\b"
+)
 _SECOND_PART = re.compile(
     r"(?:[,;]\s*|\s+)(?:and|also|plus|but)\s+(?:also\s+)?(?=(?:what|which|who|when|where|why|how|"
     r"is|are|does|do|did|will|would|can|could)\b)",
@@ -153,6 +164,8 @@ def answer_kind(question: str) -> Wants:
     for pattern, kind in checks:
         if pattern.search(asked):
             return kind
+    if _OVERVIEW.search(asked):
+        return Wants.OVERVIEW
     if _AUXILIARY.match(re.sub(r"^(?:and|so|but|also)\s+", "", asked)):
         return Wants.YES_NO
     if _DEFINITION.search(asked):

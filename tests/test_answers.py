@@ -197,6 +197,13 @@ def test_every_sentence_of_an_answer_about_a_name_names_it(assistant: Assistant)
     assert all("nato" in c.quote.lower() for c in answer.citations), answer.text
 
 
+def test_an_overview_question_gets_each_thing_said_about_its_topic(assistant: Assistant) -> None:
+    """Not just the best sentence: that Ukraine would not join, and what Nato agrees to."""
+    answer = assistant.ask("What does the plan say about Nato?")
+    quotes = " ".join(c.quote.lower() for c in answer.citations)
+    assert "not join" in quotes and "station" in quotes, answer.text
+
+
 def test_a_name_the_articles_use_in_other_words_is_not_out_of_scope(
     assistant: Assistant,
 ) -> None:

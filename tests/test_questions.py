@@ -73,6 +73,11 @@ def test_names_that_belong_to_the_question_stay() -> None:
         ("Why was the vote delayed?", Wants.REASON),
         ("What is a congestion charge?", Wants.DEFINITION),
         ("What happens to the old station?", Wants.ANYTHING),
+        ("What does the plan say about the depot?", Wants.OVERVIEW),
+        ("Tell me about the levy", Wants.OVERVIEW),
+        ("What's in the budget about schools?", Wants.OVERVIEW),
+        ("What did she say about the depot?", Wants.ANYTHING),  # a quote, not an overview
+        ("Does the plan say anything about the depot?", Wants.YES_NO),
     ],
 )
 def test_the_kind_of_answer_wanted(question: str, kind: Wants) -> None:
