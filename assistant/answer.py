@@ -45,6 +45,11 @@ class Passage:
     end: int
     score: float
     sentences: tuple[tuple[int, int], ...] = ()
+    # The article's publication day, ISO "YYYY-MM-DD", and where it was found: front_matter,
+    # file_name, dateline or mtime (the file's time, not a date the article gives); "" when
+    # none (assistant.dates). `date` is the date as the article writes it, for display.
+    published: str = ""
+    date_source: str = ""
     # The article's front matter and where it lies, for readers ("" when unknown).
     url: str = ""
     author: str = ""

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from assistant.dates import Published, article_date
 from assistant.errors import CorpusError
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
@@ -48,6 +49,8 @@ class Article:
     doc_id: str = ""
     corpus: str = ""  # the name of the folder the article was ingested from
     file: str = ""  # the file's absolute path when it was loaded, to notice a moved corpus
+    # The publication date and where it was found (assistant.dates); None when none was.
+    published: Published | None = None
 
     @property
     def key(self) -> str:
@@ -62,9 +65,17 @@ class Article:
     def content_hash(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
-    def metadata(self) -> dict[str, str]:
-        """Flat metadata that a vector store accepts (strings only)."""
-        meta = {f"meta_{k}": v for k, v in self.extra.items()}
+    def date_metadata(self) -> dict[str, Any]:
+        """`published` (ISO day), `published_ts` (int, epoch seconds UTC) and `date_source`;
+        {} for an article without a date. See assistant.dates."""
+        return self.published.metadata() if self.published is not None else {}
+
+    def metadata(self) -> dict[str, Any]:
+        """Flat metadata that a vector store accepts: strings, plus the int `published_ts`.
+
+        Stable keys for readers: `title`, `author`, `url`, `date` (as the article gives it),
+        `published`, `published_ts`, `date_source` (assistant.dates), `source`, `tags`."""
+        meta: dict[str, Any] = {f"meta_{k}": v for k, v in self.extra.items()}
         meta.update(
             source=self.source,
             title=self.title,
@@ -76,6 +87,7 @@ class Article:
             doc_id=self.key,
             corpus=self.corpus,
             file=self.file,
+            **self.date_metadata(),
         )
         return meta
 
@@ -169,6 +181,7 @@ def load_corpus(paths: Iterable[Path]) -> LoadResult:
                     doc_id=f"{name}/{inside}",
                     corpus=name,
                     file=resolved.as_posix(),
+                    mtime=file.stat().st_mtime,
                 )
             except ArticleError as exc:
                 problems.append(LoadProblem(source, str(exc)))
@@ -189,9 +202,17 @@ class ArticleError(ValueError):
 
 
 def parse_article(
-    raw: bytes, *, source: str, doc_id: str = "", corpus: str = "", file: str = ""
+    raw: bytes,
+    *,
+    source: str,
+    doc_id: str = "",
+    corpus: str = "",
+    file: str = "",
+    mtime: float | None = None,
 ) -> Article:
-    """One article; `doc_id` is its identity unless the front matter gives an id or url."""
+    """One article; `doc_id` is its identity unless the front matter gives an id or url.
+
+    `mtime`, the file's modification time, dates an article that gives no date itself."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -204,7 +225,10 @@ def parse_article(
         raise ArticleError("no article text")
     declared = _declared_identity(front)
     title = _as_text(front.pop("title", None)) or title_line or Path(source).stem
+    published = article_date(front, Path(source).name, text[body_start:body_end], mtime)
     date = _as_date(front.pop("date", None)) or _date_from_name(source)
+    if not date and published is not None and published.source != "mtime":
+        date = published.text  # a `published:` key or a dateline, as written
     tags = front.pop("tags", None)
     return Article(
         source=source,
@@ -221,6 +245,7 @@ def parse_article(
         doc_id=declared or doc_id,
         corpus=corpus,
         file=file,
+        published=published,
     )
 
 

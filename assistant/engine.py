@@ -33,6 +33,7 @@ from assistant.provenance import corpus_path
 from assistant.questions import (
     ParsedQuestion,
     Part,
+    Wants,
     clean_question,
     leans_on_history,
     parse_question,
@@ -42,6 +43,7 @@ from assistant.settings import Settings
 from assistant.store import ChunkStore
 from assistant.support import strip_markers
 from assistant.text import has_control_characters, squash
+from assistant.timeline import Timeline, TimePlan, numbered_header, strip_as_of
 
 DECLINE = (
     "I can't answer that from the articles I have: they don't cover it. "
@@ -81,8 +83,13 @@ class Assistant:
         self._store = store
         self._embedder = embedder
         self._chat = chat_model
+        self._timeline = Timeline(store)  # the articles' dates, read on the first need
         self._retriever = HybridRetriever(
-            store=store, lexical=lexical, embedder=embedder, candidate_k=settings.candidate_k
+            store=store,
+            lexical=lexical,
+            embedder=embedder,
+            candidate_k=settings.candidate_k,
+            dates=self._timeline.corpus,
         )
         self._extractive = ExtractiveAnswerer(
             idf=lexical.idf,
@@ -157,12 +164,19 @@ class Assistant:
         turns, history_notices = self._bounded_history(history)
         parsed = parse_question(question)
         query = self._standalone(parsed, turns)
-        passages = self._retrieve(query, parsed.parts)
+        plan = self._timeline.plan(query)  # time in the question: see assistant.timeline
+        if plan.query.text != query.text:
+            parsed = _reparsed(parsed, plan.query.text)
+        query = plan.query
+        if plan.leads:
+            passages = self._timeline.lead_passages(plan, self.settings.top_k)
+        else:
+            passages = self._retrieve(query, parsed.parts)
         retrieved_at = time.perf_counter()
         if self._chat is not None:
-            stream = self._llm_answer(question, query, passages, parsed)
+            stream = self._llm_answer(question, query, passages, parsed, plan)
         else:
-            stream = self._extractive_answer(question, query, passages, parsed)
+            stream = self._extractive_answer(question, query, passages, parsed, plan=plan)
         answer: Answer | None = None
         for event in stream:
             if event.answer is None:
@@ -293,9 +307,14 @@ class Assistant:
         passages: list[Passage],
         parsed: ParsedQuestion,
         notices: Sequence[str] = (),
+        plan: TimePlan | None = None,
     ) -> Iterator[StreamEvent]:
         backend = "extractive" if not notices else "extractive (fallback)"
-        if parsed.injection:
+        if plan is not None and plan.empty:
+            notices = [*notices, plan.notice]
+        if plan is not None and plan.leads:
+            quotes = self._timeline.lead_quotes(passages)  # about the articles as a whole
+        elif parsed.injection:
             quotes = []  # it asks to change the rules, not about the articles
         elif len(parsed.parts) > 1:
             quotes = self._extractive.select_parts(parsed.parts, query.context, passages)
@@ -306,10 +325,13 @@ class Assistant:
                 question, query, passages, parsed, backend, list(notices)
             )
             return
-        text, citations = compose_extractive(quotes)
+        text, citations = compose_extractive(self._timeline.newest_first(quotes))
         for i, citation in enumerate(citations):
             shown = shown_quote(citation.quote)
             yield StreamEvent(delta=("" if i == 0 else " ") + f"{shown} [{citation.id}]")
+        notices = [*notices, *self._timeline.as_of(citations, passages)]
+        if parsed.wants is Wants.DATE:  # "on Sunday": which Sunday, from the article's date
+            notices += self._timeline.derived_days(citations, passages)
         yield StreamEvent(
             answer=Answer(question, text, citations, False, backend, notices=list(notices))
         )
@@ -343,7 +365,12 @@ class Assistant:
     # -- with a model -------------------------------------------------------------
 
     def _llm_answer(
-        self, question: str, query: Query, passages: list[Passage], parsed: ParsedQuestion
+        self,
+        question: str,
+        query: Query,
+        passages: list[Passage],
+        parsed: ParsedQuestion,
+        plan: TimePlan | None = None,
     ) -> Iterator[StreamEvent]:
         """Stream the model's answer one checked sentence at a time, then verify it."""
         from assistant.llm import Message, TransientLLMError
@@ -369,7 +396,7 @@ class Assistant:
                 "this answer was composed directly from the sources."
             )
             yield StreamEvent(delta="\n\n" if reader.raw else "")
-            yield from self._extractive_answer(question, query, passages, parsed, [notice])
+            yield from self._extractive_answer(question, query, passages, parsed, [notice], plan)
             return
         yield StreamEvent(answer=self._checked(question, reader, passages))
 
@@ -397,7 +424,15 @@ class Assistant:
         from assistant.verification import Pair, UnreadableVerdicts, verify
 
         cited = [(c, n) for c in checks if c.kept for n in c.cited]
-        pairs = [Pair(c.claim, passages[n - 1].text) for c, n in cited]
+        pairs = [
+            Pair(
+                c.claim,
+                f"({numbered_header(passages[n - 1]).strip(' ()')})\n{passages[n - 1].text}",
+            )
+            if passages[n - 1].published
+            else Pair(c.claim, passages[n - 1].text)
+            for c, n in cited
+        ]
         try:
             labels = verify(self._chat, pairs)
         except (TransientLLMError, LLMUnavailableError, UnreadableVerdicts) as exc:
@@ -447,11 +482,16 @@ class _SentenceReader:
             self.leaked = True
             return
         for sentence in new:
+            # "As of <a passage's date>, ...": the date came from the prompt, not the passage
+            # text; the check reads the rest, the reader sees the sentence as written.
+            undated = strip_as_of(sentence, self._passages)
             check = (
                 SentenceCheck(strip_markers(sentence), [], {}, empty=True)
                 if _declines(sentence)
-                else check_sentence(sentence, self._passages, self._checker)
+                else check_sentence(undated, self._passages, self._checker)
             )
+            if undated != sentence and check.kept:
+                check.claim = strip_markers(sentence)
             self.checks.append(check)
             if check.kept:
                 lead = " " if self._numbering.order else ""
@@ -459,10 +499,16 @@ class _SentenceReader:
 
 
 def _numbered(passages: list[Passage]) -> str:
+    """The passages as the model reads them, each headed by its title and date."""
     return "\n\n".join(
-        f"[{i}] {p.title}{f' ({p.date})' if p.date else ''}\n{p.text}"
-        for i, p in enumerate(passages, start=1)
+        f"[{i}] {p.title}{numbered_header(p)}\n{p.text}" for i, p in enumerate(passages, start=1)
     )
+
+
+def _reparsed(parsed: ParsedQuestion, text: str) -> ParsedQuestion:
+    """The question read again without its time words (its wording as asked kept)."""
+    again = parse_question(text)
+    return ParsedQuestion(parsed.original, again.text, again.parts, injection=parsed.injection)
 
 
 def _leaks(answer: str, window: int = 60) -> bool:

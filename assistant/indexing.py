@@ -214,7 +214,14 @@ class Indexer:
                 report.updated += 1
             else:
                 report.unchanged += 1
-                if head.get("file") != article.file or head.get("corpus") != article.corpus:
+                if (
+                    head.get("file") != article.file
+                    or head.get("corpus") != article.corpus
+                    or any(
+                        head.get(k) != v
+                        for k, v in article.date_metadata().items()  # dates (issue 13)
+                    )
+                ):
                     moved.append(article)
                 continue
             todo.append(article)
@@ -303,6 +310,7 @@ class Indexer:
         metadatas: list[dict[str, Any]] = []
         for article in articles:
             where = {"source": article.source, "file": article.file, "corpus": article.corpus}
+            where.update(article.date_metadata(), date=article.date)  # an index from before dates
             n_chunks = int(heads[article.key].get("n_chunks", 0))
             for i in [*range(1, n_chunks), 0]:  # the head last, as when writing
                 ids.append(chunk_id(article.key, i))

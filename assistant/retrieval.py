@@ -10,8 +10,9 @@ bundled articles sat among 10,000 others; k = 10 with BM25 weighted over dense k
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,14 +20,21 @@ from assistant.answer import Passage
 from assistant.chunking import parse_sentence_spans
 from assistant.embeddings import Embedder
 from assistant.lexical import LexicalIndex
-from assistant.store import ChunkStore
+from assistant.store import ChunkStore, StoredChunk
 from assistant.text import normalise, terms
+
+if TYPE_CHECKING:
+    from assistant.dates import CorpusDates
+    from assistant.when import DateRange
 
 RRF_K = 10.0
 DENSE_WEIGHT = 0.3  # of the dense ranking, relative to the BM25 ranking of the same text
 # A follow-up is searched on its own and with the earlier questions: their relative weights.
 FOLLOW_UP_ALONE_WEIGHT = 0.5
 FOLLOW_UP_WITH_CONTEXT_WEIGHT = 1.0
+# "Latest": the candidates ranked by their article's date join the fusion with this weight.
+RECENCY_WEIGHT = 1.0
+ALL_HITS = 10**9  # a dated query reads every BM25 hit: any of them may fall in the range
 
 
 def reciprocal_rank_fusion(
@@ -42,10 +50,17 @@ def reciprocal_rank_fusion(
 
 @dataclass(frozen=True)
 class Query:
-    """What to search for: the question, plus earlier turns for follow-ups."""
+    """What to search for: the question, plus earlier turns for follow-ups.
+
+    `dates`: only chunks of articles published on those days (assistant.when.DateRange),
+    in both retrievers; `newest_first`: newer articles rank higher ("latest"). Without
+    them, retrieval is exactly as it always was.
+    """
 
     text: str
     context: str = ""
+    dates: DateRange | None = None
+    newest_first: bool = False
 
 
 class HybridRetriever:
@@ -56,11 +71,13 @@ class HybridRetriever:
         lexical: LexicalIndex,
         embedder: Embedder,
         candidate_k: int,
+        dates: Callable[[], CorpusDates] | None = None,
     ) -> None:
         self._store = store
         self._lexical = lexical
         self._embedder = embedder
         self._candidate_k = candidate_k
+        self._dates = dates  # the corpus's dates, read when a query asks for time
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -79,24 +96,65 @@ class HybridRetriever:
             weight = 1.0
             if query.context:
                 weight = FOLLOW_UP_ALONE_WEIGHT if i == 0 else FOLLOW_UP_WITH_CONTEXT_WEIGHT
-            dense = self._store.query(vectors[i], self._candidate_k)
-            lexical = self._lexical.search(terms(text), self._candidate_k)
+            if query.dates is None:
+                dense = self._store.query(vectors[i], self._candidate_k)
+                lexical = self._lexical.search(terms(text), self._candidate_k)
+            else:
+                dense, lexical = self._dated(vectors[i], text, query.dates)
             rankings += [[cid for cid, _ in dense], [cid for cid, _ in lexical]]
             weights += [weight * DENSE_WEIGHT, weight]
+        if query.newest_first:
+            rankings.append(self._by_recency(rankings))
+            weights.append(RECENCY_WEIGHT)
         fused = reciprocal_rank_fusion(rankings, weights)[:k]
         chunks = self._store.get([cid for cid, _ in fused])
         scores = dict(fused)
-        return [
-            Passage(
-                id=chunk.id,
-                source=str(chunk.metadata.get("source", "")),
-                title=str(chunk.metadata.get("title", "")),
-                date=str(chunk.metadata.get("date", "")),
-                text=chunk.text,
-                start=int(chunk.metadata.get("start", 0)),
-                end=int(chunk.metadata.get("end", 0)),
-                score=scores[chunk.id],
-                sentences=tuple(parse_sentence_spans(chunk.metadata)),
-            )
-            for chunk in chunks
-        ]
+        return [passage_from(chunk, scores[chunk.id]) for chunk in chunks]
+
+    def _corpus_dates(self) -> CorpusDates:
+        if self._dates is None:
+            from assistant.dates import CorpusDates
+
+            heads = self._store.article_heads()
+            self._dates = lambda: CorpusDates.from_heads(heads)
+        return self._dates()
+
+    def _dated(
+        self, vector: np.ndarray, text: str, dates: DateRange
+    ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """Both rankings within the days asked for: Chroma filters on `published_ts`; BM25
+        hits (all of them: any may fall in the range) are kept when their article does."""
+        from assistant.dates import range_where
+
+        where = range_where(dates.start, dates.end)
+        dense = self._store.query(vector, self._candidate_k, where=where)
+        hits = self._lexical.search(terms(text), ALL_HITS)
+        kept = self._corpus_dates().keep(hits, dates.start, dates.end)
+        return dense, kept[: self._candidate_k]
+
+    def _by_recency(self, rankings: Sequence[Sequence[str]]) -> list[str]:
+        """Every candidate, newest article first (undated last); ties keep the order found."""
+        corpus = self._corpus_dates()
+        candidates = list(dict.fromkeys(cid for ranking in rankings for cid in ranking))
+        order = {cid: i for i, cid in enumerate(candidates)}
+        return sorted(
+            candidates, key=lambda cid: (-(corpus.ts_for_recency(cid) or -(2**62)), order[cid])
+        )
+
+
+def passage_from(chunk: StoredChunk, score: float) -> Passage:
+    """A stored chunk as a passage, with its article's metadata (assistant.dates keys)."""
+    meta = chunk.metadata
+    return Passage(
+        id=chunk.id,
+        source=str(meta.get("source", "")),
+        title=str(meta.get("title", "")),
+        date=str(meta.get("date", "")),
+        text=chunk.text,
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        score=score,
+        sentences=tuple(parse_sentence_spans(meta)),
+        published=str(meta.get("published", "")),
+        date_source=str(meta.get("date_source", "")),
+    )

@@ -402,17 +402,21 @@ class ChunkStore:
         }
         return [by_id[cid] for cid in ids if cid in by_id]
 
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """Nearest chunk ids with cosine similarity.
+    def query(
+        self, vector: np.ndarray, k: int, *, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """Nearest chunk ids with cosine similarity; `where` filters on chunk metadata
+        (Chroma's syntax, e.g. assistant.dates.range_where on `published_ts`).
 
         No count() first to clamp k: Chroma returns fewer results when the collection is
         smaller, and count() costs ~20 ms per call on a 200,000-chunk local store.
         """
         if k <= 0:
             return []
+        filtered = {"where": where} if where else {}
         result = self._call(
             lambda: self.collection.query(
-                query_embeddings=[vector], n_results=k, include=["distances"]
+                query_embeddings=[vector], n_results=k, include=["distances"], **filtered
             )
         )
         return [

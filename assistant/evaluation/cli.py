@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -110,9 +111,27 @@ def run_eval(args: argparse.Namespace) -> int:
     baseline_path = _baseline_path(args, dataset_path)
     texts = corpus_texts(settings.sources)
     dataset = load_dataset(dataset_path, texts)
+    texts += [text for folder in dataset.corpora for text in corpus_texts([folder])]
     judge = make_judge(args.judge, settings)
     assistant = open_assistant(settings)
-    run = run_dataset(assistant, dataset, judge, progress=_progress_printer())
+    with tempfile.TemporaryDirectory(prefix="assistant-eval-") as scratch:
+
+        def assistant_for(folder: Path) -> Any:
+            """An engine over a case's own corpus, indexed afresh in a scratch folder."""
+            index = Path(scratch) / f"corpus-{len(list(Path(scratch).iterdir()))}"
+            own = settings.model_copy(
+                update={
+                    "sources": [folder],
+                    "data_dir": index,
+                    "chroma_url": None,
+                    "chroma_path": None,
+                }
+            )
+            return open_assistant(own)
+
+        run = run_dataset(
+            assistant, dataset, judge, progress=_progress_printer(), assistant_for=assistant_for
+        )
     context = _Context(settings, dataset, texts, judge.name, assistant.info().backend, started)
     if args.update_baseline:
         return _update_baseline(args, baseline_path, run, context)

@@ -19,7 +19,7 @@ from assistant.text import squash
 Fact = tuple[str, ...]
 REQUIRED_FIELDS = ("id", "question", "answerable")
 ANSWERABLE_FIELDS = ("must_include", "evidence")
-OPTIONAL_FIELDS = ("history", "reference_answer", "tags")
+OPTIONAL_FIELDS = ("history", "reference_answer", "tags", "corpus")
 KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + ANSWERABLE_FIELDS + OPTIONAL_FIELDS)
 
 
@@ -39,19 +39,35 @@ class Case:
     history: tuple[str, ...] = ()
     reference_answer: str = ""
     tags: tuple[str, ...] = ()
+    # A folder of articles of its own (relative to the dataset file), asked against an index
+    # built from it alone; "" for the engine's configured sources.
+    corpus: str = ""
 
     @property
     def is_follow_up(self) -> bool:
         return bool(self.history)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        found = asdict(self)
+        if not self.corpus:
+            del found["corpus"]  # cases without one hash as they always did
+        return found
 
 
 @dataclass(frozen=True)
 class Dataset:
     path: Path
     cases: tuple[Case, ...]
+
+    def corpus_path(self, case: Case) -> Path | None:
+        """The folder of a case's own corpus, or None for the configured sources."""
+        return (self.path.parent / case.corpus).resolve() if case.corpus else None
+
+    @property
+    def corpora(self) -> list[Path]:
+        """The cases' own corpus folders, each once, in order of first use."""
+        found = (self.corpus_path(c) for c in self.cases)
+        return list(dict.fromkeys(p for p in found if p is not None))
 
     @property
     def sha256(self) -> str:
@@ -64,7 +80,15 @@ def load_dataset(path: Path, corpus_texts: Iterable[str]) -> Dataset:
     """Parse and validate the dataset; any problem raises DatasetError naming the case."""
     raw = _read_yaml(path)
     cases, problems = parse_cases(raw)
-    problems += missing_evidence(cases, corpus_texts)
+    default = [c for c in cases if not c.corpus]
+    problems += missing_evidence(default, corpus_texts)
+    for folder in dict.fromkeys(c.corpus for c in cases if c.corpus):
+        own = [c for c in cases if c.corpus == folder]
+        where = path.parent / folder
+        if not where.is_dir():
+            problems += [f"case {c.id!r}: corpus folder not found: {where}" for c in own]
+            continue
+        problems += missing_evidence(own, _folder_texts(where))
     if problems:
         listed = "\n".join(f"  - {p}" for p in problems)
         raise DatasetError(
@@ -162,6 +186,8 @@ def _check_lists(item: dict[str, Any], label: str) -> list[str]:
         )
     if "reference_answer" in item and not isinstance(item["reference_answer"], str):
         problems.append(f"{label}: 'reference_answer' must be a string")
+    if "corpus" in item and not _is_text(item["corpus"]):
+        problems.append(f"{label}: 'corpus' must be a folder path (relative to the dataset)")
     return problems
 
 
@@ -183,6 +209,7 @@ def _as_case(item: dict[str, Any]) -> Case:
         history=tuple(item.get("history") or ()),
         reference_answer=item.get("reference_answer") or "",
         tags=tuple(item.get("tags") or ()),
+        corpus=(item.get("corpus") or "").strip(),
     )
 
 
@@ -208,6 +235,10 @@ def corpus_texts(sources: Sequence[Path]) -> list[str]:
     if not loaded.articles:
         raise CorpusError("no readable articles to check the evidence quotes against")
     return [article.body for article in loaded.articles]
+
+
+def _folder_texts(folder: Path) -> list[str]:
+    return corpus_texts([folder])
 
 
 def _short(text: str, limit: int = 90) -> str:

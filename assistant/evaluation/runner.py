@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.answer import Answer
@@ -71,12 +72,25 @@ def ask_case(assistant: Asks, case: Case) -> Answer:
 
 
 def run_dataset(
-    assistant: Asks, dataset: Dataset, judge: Judge, progress: Progress | None = None
+    assistant: Asks,
+    dataset: Dataset,
+    judge: Judge,
+    progress: Progress | None = None,
+    assistant_for: Callable[[Path], Asks] | None = None,
 ) -> RunResult:
+    """Every case through `assistant`; a case with a corpus of its own (Case.corpus) through
+    `assistant_for(folder)`, an engine over that folder alone (one per folder)."""
     started = time.perf_counter()
     results: list[CaseResult] = []
+    engines: dict[Path, Asks] = {}
     for case in dataset.cases:
-        answer = ask_case(assistant, case)
+        folder = dataset.corpus_path(case)
+        engine = assistant
+        if folder is not None:
+            if assistant_for is None:
+                raise AssistantError(f"case {case.id!r} has a corpus of its own: {folder}")
+            engine = engines.get(folder) or engines.setdefault(folder, assistant_for(folder))
+        answer = ask_case(engine, case)
         results.append(CaseResult(case, answer, score_case(case, answer, judge)))
         if progress is not None:
             progress(len(results), len(dataset.cases), results[-1])
