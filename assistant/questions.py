@@ -82,6 +82,12 @@ _NUMBER = re.compile(
     r"\bwhat (?:number|percentage|percent|share|proportion|amount|size|sum|figure|"
     r"total|cap|limit|ceiling|age|slice|cut|portion|fraction)\b"
 )
+# "Is that more or less than now?", "How does that compare?": a comparison of figures
+_COMPARISON = re.compile(
+    r"\b(?:more or (?:less|fewer)|(?:less|fewer) or more|bigger or smaller|smaller or bigger|"
+    r"larger or smaller|smaller or larger|higher or lower|lower or higher|up or down)\b|"
+    r"\bhow (?:does|do|did|would) (?:that|this|it|they|those|these) compare\b"
+)
 _DATE = re.compile(r"\bwhen\b|\bwhat (?:date|year|day|month|time)\b|\bwhich (?:day|year|month)\b")
 _PERSON = re.compile(
     r"^(?:and |so |but )?(?:who|whom|whose)\b|"
@@ -157,6 +163,7 @@ def answer_kind(question: str) -> Wants:
     checks = (
         (_REASON, Wants.REASON),
         (_NUMBER, Wants.NUMBER),
+        (_COMPARISON, Wants.NUMBER),
         (_DATE, Wants.DATE),
         (_PERSON, Wants.PERSON),
         (_PLACE, Wants.PLACE),
@@ -404,7 +411,8 @@ _NUMBER_WORDS = (
     r"forty|fifty|sixty|hundred|thousand|million|billion|trillion|dozen|dozens|hundreds|"
     r"thousands|millions|several|a few|a couple"
 )
-_COUNT = rf"\d[\d,.]*\w*|\b(?:{_NUMBER_WORDS})\b"
+# a count, not a year: "the 2022 invasion" holds no count ("2,022 troops" does)
+_COUNT = rf"(?<![\w,.])(?!(?:19|20)\d\d\b)\d[\d,.]*\w*|\b(?:{_NUMBER_WORDS})\b"
 _UNIT = r"(?:hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies))"
 _MEASURE_FORMS = {
     Measure.COUNT: re.compile(_COUNT, re.I),
