@@ -180,15 +180,24 @@ class ExtractiveAnswerer:
         chosen = self._choose(scored, self._asked_names(question), wants)
         return _with_antecedents(chosen, scored, self._min_support)
 
-    def _asked_names(self, question: str) -> list[str]:
-        """The terms of the names a question asks about that the articles know."""
-        return [
-            term
-            for name in proper_names(question)
-            if name.lower() not in STOPWORDS
-            for term in terms(name)
-            if self._known(term)
-        ]
+    def _asked_names(self, question: str) -> list[AskedName]:
+        """The names a question asks about that the articles know, as terms, each with the
+        entity it stands for ("Moscow" for Russia, "Washington" for the United States), which
+        a passage may name instead. Not when the question speaks of a city ("the population
+        of Kyiv" asks about the city, not the government), nor for a demonym ("American
+        companies" are not any mention of the United States)."""
+        lexicon = default_lexicon()
+        as_city = bool(set(words(question)) & lexicon.city_words)
+        asked = []
+        for name in proper_names(question):
+            if name.lower() in STOPWORDS:
+                continue
+            groups = {t.entity for t in lexicon.tokens(name) if t.entity is not None}
+            entity = None
+            if len(groups) == 1 and not as_city and not lexicon.is_demonym(name):
+                entity = f"@{groups.pop()}"
+            asked += [AskedName(t, entity) for t in terms(name) if self._known(t)]
+        return asked
 
     def score(
         self,
@@ -283,7 +292,7 @@ class ExtractiveAnswerer:
 
         def fits(sentence: Sentence, around: frozenset[str]) -> float | None:
             """None rules the sentence out; otherwise a factor for its score."""
-            if not all(any(_same_name(name, term) for term in around) for name in names):
+            if not all(_mentioned(name, around, sentence.passage.text) for name in names):
                 return None
             if entities and not set(entities) <= _concepts(sentence.passage.text):
                 return None  # "America" asked, and the passage never names the United States
@@ -338,7 +347,7 @@ class ExtractiveAnswerer:
         return soft
 
     def _choose(
-        self, scored: list[Scored], names: Sequence[str] = (), wants: Wants = Wants.ANYTHING
+        self, scored: list[Scored], names: Sequence[AskedName] = (), wants: Wants = Wants.ANYTHING
     ) -> list[Scored]:
         """The best sentence, and those that come close to it or add to what it covers;
         for an overview ("What does the plan say about Nato?"), every sentence that clears
@@ -508,8 +517,22 @@ def _previous(sentence: Sentence, pool: Sequence[Sentence]) -> Sentence | None:
     return next((other for other in pool if _follows(other, sentence)), None)
 
 
-def _names_all(sentence: Sentence, names: Sequence[str]) -> bool:
-    return all(any(_same_name(name, term) for term in sentence.terms) for name in names)
+@dataclass(frozen=True)
+class AskedName:
+    term: str  # "moscow"
+    entity: str | None  # "@russia": a passage may name it so instead
+
+
+def _mentioned(name: AskedName, held: frozenset[str], text: str) -> bool:
+    """Whether a text (its terms `held`) names it: the same stem, or the same entity by
+    another of its names."""
+    if any(_same_name(name.term, term) for term in held):
+        return True
+    return name.entity is not None and name.entity in _concepts(text)
+
+
+def _names_all(sentence: Sentence, names: Sequence[AskedName]) -> bool:
+    return all(_mentioned(name, sentence.terms, sentence.text) for name in names)
 
 
 def _rescaled(similarity: float) -> float:

@@ -34,6 +34,9 @@ def load_table(name: str, directory: Path = DATA_DIR) -> dict[str, Any]:
     return table
 
 
+DEMONYM_ENDINGS = ("an", "ans", "ian", "ians", "ese", "ish", "i", "is", "ic")
+
+
 @dataclass(frozen=True)
 class Token:
     raw: str  # the word as written, lower-cased and typography-folded
@@ -117,6 +120,15 @@ class Lexicon:
             g[0]: frozenset(stem_word(w) for w in g if " " not in w) for g in polarity["antonyms"]
         }
         self.opposites = [(groups[a], groups[b]) for a, b in polarity["opposites"]]
+
+    def is_demonym(self, name: str) -> bool:
+        """Whether a name is a group's adjective or people (American, British), not its name."""
+        folded = name.strip().lower()
+        for members in self.aliases.values():
+            alternatives = [m.lower() for m in members[1:]]
+            if folded in alternatives and folded.endswith(DEMONYM_ENDINGS):
+                return True
+        return False
 
     def _add_group(self, label: str, group: list[str]) -> None:
         for member in group:
