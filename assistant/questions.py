@@ -153,7 +153,7 @@ def clean_question(message: str) -> str:
         before = text
         text = _strip_leading(text)
         text = _strip_trailing(text)
-    text = _keep_questions(text)
+    text = _keep_questions(_without_fillers(text))
     return text if any(ch.isalnum() for ch in text) else " ".join(message.split())
 
 
@@ -227,6 +227,20 @@ _INFORMAL_WORD = re.compile(r"(?<!\S)[\w'/]+(?=[.?!,;:]*(?:\s|$))")
 @lru_cache(maxsize=1)
 def _informal() -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in load_table("wrappers")["informal"].items()}
+
+
+def _without_fillers(text: str) -> str:
+    """ "Who actually wrote it?" asks who wrote it (wrappers.yaml: fillers)."""
+    stripped = _fillers().sub("", text)
+    stripped = re.sub(r"\s+([,?.!;:])", r"\1", " ".join(stripped.split()))
+    return stripped if any(ch.isalnum() for ch in stripped) else text
+
+
+@lru_cache(maxsize=1)
+def _fillers() -> re.Pattern[str]:
+    return re.compile(
+        rf"(?<![\w'])(?:{_alternatives(load_table('wrappers')['fillers'])})(?![\w'])", re.I
+    )
 
 
 def _is_symbol(ch: str) -> bool:

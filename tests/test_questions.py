@@ -37,6 +37,9 @@ from assistant.questions import (
         ("whats the catch if u sell?", "what is the catch if you sell?"),
         ("who'd pay 4 it, r they gonna say?", "who would pay 4 it, are they going to say?"),
         ("Does the U.S. fund R&D?", "Does the U.S. fund R&D?"),
+        # words that only colour a question are not scored
+        ("Who actually signed the order?", "Who signed the order?"),
+        ("What exactly happens to the depot, by the way?", "What happens to the depot?"),
     ],
 )
 def test_wrappers_and_markup_are_stripped(message: str, cleaned: str) -> None:
