@@ -53,7 +53,7 @@ class Passage:
     # The article's front matter and where it lies, for readers ("" when unknown).
     url: str = ""
     author: str = ""
-    path: str = ""  # the file's path inside the folder it was ingested from
+    corpus_path: str = ""  # the file's path inside the folder it was ingested from
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class Citation:
     end: int
     url: str = ""  # the article's own address (front matter), when it has one
     author: str = ""
-    path: str = ""  # the file's path inside its corpus folder, shown when there is no url
+    corpus_path: str = ""  # the path inside its corpus folder, shown when there is no url
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

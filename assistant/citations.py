@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from assistant.answer import Citation, Passage
 from assistant.extractive import Sentence
@@ -34,8 +34,38 @@ def citation_for(number: int, passage: Passage, start: int, end: int) -> Citatio
         end=end,
         url=passage.url,
         author=passage.author,
-        path=passage.path,
+        corpus_path=passage.corpus_path,
     )
+
+
+_MARKER_RUN = re.compile(r"(?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])+")
+
+
+def merge_same_sentences(text: str, citations: Sequence[Citation]) -> tuple[str, list[Citation]]:
+    """One number per cited sentence: citations of the same source and span become one.
+
+    The survivors are numbered 1, 2, ... in order, and every marker of the text follows
+    (`[1][3]` with 3 a repeat of 1 reads `[1]`). Without repeats nothing changes.
+    """
+    number: dict[int, int] = {}
+    first: dict[tuple[str, int, int], int] = {}
+    kept: list[Citation] = []
+    for citation in citations:
+        key = (citation.source, citation.start, citation.end)
+        if key not in first:
+            first[key] = len(kept) + 1
+            kept.append(replace(citation, id=len(kept) + 1))
+        number[citation.id] = first[key]
+    if len(kept) == len(citations) and all(old == new for old, new in number.items()):
+        return text, list(citations)
+
+    def renumbered(run: re.Match[str]) -> str:
+        found = [int(n) for n in re.findall(r"\d+", run.group(0))]
+        new = list(dict.fromkeys(number.get(n, n) for n in found))
+        lead = run.group(0)[: len(run.group(0)) - len(run.group(0).lstrip())]
+        return lead + "".join(f"[{n}]" for n in new)
+
+    return _MARKER_RUN.sub(renumbered, text), kept
 
 
 def compose_extractive(quotes: Sequence[Sequence[Sentence]]) -> tuple[str, list[Citation]]:
@@ -46,7 +76,7 @@ def compose_extractive(quotes: Sequence[Sequence[Sentence]]) -> tuple[str, list[
         citation = citation_for(len(citations) + 1, sentence.passage, sentence.start, sentence.end)
         citations.append(citation)
         parts.append(f"{shown_quote(citation.quote)} [{citation.id}]")
-    return " ".join(parts), citations
+    return merge_same_sentences(" ".join(parts), citations)
 
 
 def shown_quote(quote: str) -> str:
@@ -230,6 +260,7 @@ def assemble(checks: Sequence[SentenceCheck], passages: Sequence[Passage]) -> Ch
         if end <= start:
             start, end = 0, len(passage.text)
         citations.append(citation_for(new, passage, passage.start + start, passage.start + end))
+    body, citations = merge_same_sentences(body, citations)
     return CheckedAnswer(body, citations, list(checks))
 
 

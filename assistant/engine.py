@@ -169,7 +169,9 @@ class Assistant:
             parsed = _reparsed(parsed, plan.query.text)
         query = plan.query
         if plan.leads:
-            passages = self._timeline.lead_passages(plan, self.settings.top_k)
+            passages = self._with_provenance(
+                self._timeline.lead_passages(plan, self.settings.top_k)
+            )
         else:
             passages = self._retrieve(query, parsed.parts)
         retrieved_at = time.perf_counter()
@@ -214,7 +216,7 @@ class Assistant:
         """Each passage with its article's url, author and path inside its corpus folder,
         from the stored metadata, where retrieval left them out (a reader is shown these,
         never a server path)."""
-        missing = [p.id for p in passages if not p.path]
+        missing = [p.id for p in passages if not p.corpus_path]
         if not missing:
             return passages
         stored = {chunk.id: chunk.metadata for chunk in self._store.get(missing)}
@@ -226,7 +228,7 @@ class Assistant:
                     passage,
                     url=passage.url or str(meta.get("url") or ""),
                     author=passage.author or str(meta.get("author") or ""),
-                    path=corpus_path(meta),
+                    corpus_path=corpus_path(meta),
                 )
             enriched.append(passage)
         return enriched

@@ -21,7 +21,7 @@ class Cited(Protocol):
     source: str
     url: str
     author: str
-    path: str
+    corpus_path: str
 
 
 def corpus_path(metadata: Mapping[str, Any]) -> str:
@@ -58,9 +58,15 @@ def safe_url(url: str) -> str:
     return url
 
 
+def shown_url(url: str, limit: int = 80) -> str:
+    """ "https://www.news.example.com/a/b/" -> "news.example.com/a/b": an address, readably."""
+    shown = re.sub(r"^https?://(?:www\.)?", "", url, flags=re.IGNORECASE).rstrip("/")
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
 def shown_path(citation: Cited) -> str:
     """The path a reader is shown when there is no url: inside the corpus folder."""
-    return citation.path or PurePosixPath(citation.source.replace("\\", "/")).name
+    return citation.corpus_path or PurePosixPath(citation.source.replace("\\", "/")).name
 
 
 def origin(citation: Cited) -> str:

@@ -120,7 +120,8 @@ def test_answer_json_has_the_documented_shape(assistant: Assistant) -> None:
         "retrieved", "backend", "timings_ms",
     }  # fmt: skip
     assert set(data["citations"][0]) == {
-        "id", "source", "title", "date", "text", "quote", "start", "end", "url", "author", "path",
+        "id", "source", "title", "date", "text", "quote", "start", "end",
+        "url", "author", "corpus_path",
     }  # fmt: skip
     assert set(data["retrieved"][0]) == {"rank", "source", "title", "text", "score"}
     assert [r["rank"] for r in data["retrieved"]] == list(range(1, len(data["retrieved"]) + 1))

@@ -72,13 +72,13 @@ def test_json_citations_carry_url_author_and_the_path_inside_the_corpus(
     tram = json.loads(run("ask", "--json", TRAM, env=corpus).stdout)["citations"][0]
     assert tram["url"] == "https://news.example.com/2025/12/01/tram"
     assert tram["author"] == "Jane Roe"
-    assert tram["path"] == "2025-12-01-tram.md"
+    assert tram["corpus_path"] == "2025-12-01-tram.md"
     assert (
         Path(tram["source"]).read_text(encoding="utf-8")[tram["start"] : tram["end"]]
         == (tram["quote"])
     )  # `source` still opens the file, for scripts
     ferry = json.loads(run("ask", "--json", FERRY, env=corpus).stdout)["citations"][0]
-    assert (ferry["url"], ferry["author"], ferry["path"]) == ("", "", "local/ferry.txt")
+    assert (ferry["url"], ferry["author"], ferry["corpus_path"]) == ("", "", "local/ferry.txt")
 
 
 @pytest.mark.usefixtures("data_dir")
