@@ -233,6 +233,7 @@ def _without_fillers(text: str) -> str:
     """ "Who actually wrote it?" asks who wrote it (wrappers.yaml: fillers)."""
     stripped = _fillers().sub("", text)
     stripped = re.sub(r"\s+([,?.!;:])", r"\1", " ".join(stripped.split()))
+    stripped = re.sub(r"[,;:]+(?=[?.!]|$)", "", stripped)  # "the depot, by the way?"
     return stripped if any(ch.isalnum() for ch in stripped) else text
 
 
