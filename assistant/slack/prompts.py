@@ -1,5 +1,5 @@
 """Suggested prompts for the side panel: configured ones, or questions drawn from the
-articles themselves (and checked to be answerable), found once and then reused."""
+newest articles (and checked to be answerable), found again once others are ingested."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ from assistant.slack.config import DEFAULT_PROMPTS, MAX_PROMPTS
 
 if TYPE_CHECKING:
     from assistant.engine import Assistant
-    from assistant.suggestions import AsksQuestions
+    from assistant.suggestions import AsksQuestions, Starters
 
 
 class SuggestedPrompts:
+    """The configured prompts, or questions about the newest articles that the engine
+    answers, found again after other articles are ingested."""
+
     def __init__(
         self,
         assistant: Assistant,
@@ -23,26 +26,26 @@ class SuggestedPrompts:
         logger: logging.Logger,
     ) -> None:
         self._assistant = assistant
-        self._prompts: tuple[str, ...] | None = tuple(configured) if configured else None
+        self._configured: tuple[str, ...] | None = tuple(configured) if configured else None
         self._logger = logger
         self._lock = threading.Lock()
+        self._starters: Starters | None = None
 
     def get(self) -> tuple[str, ...]:
+        if self._configured is not None:
+            return self._configured
         with self._lock:
-            if self._prompts is None:
-                self._prompts = self._from_the_articles() or DEFAULT_PROMPTS
-            return self._prompts
+            if self._starters is None:
+                try:
+                    checker = _checker(self._assistant)
+                except Exception:  # prompts are a nicety: never fail a thread over them
+                    self._logger.exception("could not open the index for suggested prompts")
+                    return DEFAULT_PROMPTS
+                from assistant.suggestions import Starters
 
-    def _from_the_articles(self) -> tuple[str, ...]:
-        from assistant.suggestions import suggest_starters
-
-        try:
-            checker = _checker(self._assistant)
-            found = suggest_starters(checker, self._assistant.settings.sources, limit=MAX_PROMPTS)
-        except Exception:  # prompts are a nicety: never fail a thread over them
-            self._logger.exception("could not find suggested prompts in the articles")
-            return ()
-        return tuple(found)
+                self._starters = Starters(checker, self._assistant.settings, limit=MAX_PROMPTS)
+            starters = self._starters
+        return tuple(starters.get()) or DEFAULT_PROMPTS
 
 
 def _checker(assistant: Assistant) -> AsksQuestions:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.errors import AssistantError, InvalidQuestionError
 from assistant.feedback import REASONS, FeedbackRecord, FeedbackStore
-from assistant.suggestions import AsksQuestions, suggest_follow_ups, suggest_starters
+from assistant.suggestions import AsksQuestions, Starters, suggest_follow_ups
 from assistant.web.render import ChatTurn
 from assistant.web.settings import WebSettings
 
@@ -54,16 +54,18 @@ class WebChat:
         self.settings = settings
         self.checker = suggestion_checker(assistant, settings)
         self.redraw_interval = REDRAW_INTERVAL
-        self.examples = list(examples) if examples is not None else self._default_examples()
+        fixed = examples if examples is not None else settings.examples
+        self._fixed_examples = list(fixed) if fixed is not None else None
+        self._starters = Starters(self.checker, assistant.settings)
+        self.examples  # noqa: B018 - found now, before the first reader waits for them
 
-    def _default_examples(self) -> list[str]:
-        if self.settings.examples is not None:
-            return list(self.settings.examples)
-        try:
-            return suggest_starters(self.checker, self.assistant.settings.sources)
-        except Exception:  # examples are a nicety: never stop the chat over them
-            log.exception("could not find example questions")
-            return []
+    @property
+    def examples(self) -> list[str]:
+        """The empty page's example questions: the configured ones, or questions about
+        the newest articles, found again after other articles are ingested."""
+        if self._fixed_examples is not None:
+            return list(self._fixed_examples)
+        return self._starters.get()
 
     # -- asking -------------------------------------------------------------------------
 
