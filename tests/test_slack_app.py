@@ -204,7 +204,9 @@ def test_a_mention_is_answered_in_a_thread_with_cited_sources(workspace: Workspa
     assert [re.match(r"\*\[(\d+)\]\*", s).group(1) for s in sources] == marks
     for source in sources:
         heading, quote = source.split("\n>", 1)
-        assert re.search(r"\* · \d{4}-\d{2}-\d{2}$", heading), "title and date"
+        title, where = heading.split("\n")
+        assert re.search(r"\* · (?:\S.* · )?\d{4}-\d{2}-\d{2}$", title), "title, author, date"
+        assert where.endswith((".md", ".txt")) and "/" not in where, "the file, not its path"
         assert len(quote) > 20
     assert "600,000" in " ".join(sources)
     assert {"feedback_helpful", "feedback_not_helpful"} <= set(action_elements(blocks_of(post)))

@@ -129,7 +129,7 @@ def test_an_answer_has_text_sources_and_controls() -> None:
     assert kinds == ["header", "section", "divider", "section", "section", "context", "actions"]
     assert message.blocks[3]["text"]["text"] == "*Sources*"
     assert message.blocks[4]["text"]["text"] == (
-        "*[1]* *Article 1* · 2025-11-21\n>The draft caps the army at 600,000."
+        "*[1]* *Article 1* · 2025-11-21\narticle-1.md\n>The draft caps the army at 600,000."
     )
     actions = [e["action_id"] for e in message.blocks[-1]["elements"]]
     assert actions == ["share_answer", "feedback_helpful", "feedback_not_helpful"]
@@ -156,7 +156,7 @@ def test_huge_answers_stay_within_slack_limits_and_keep_a_fallback() -> None:
 
     assert_within_slack_limits(message.blocks)
     assert message.blocks[-1]["type"] == "actions", "the controls survive"
-    assert "more source(s), not shown" in " ".join(texts_of(message.blocks))
+    assert "more sources, not shown" in " ".join(texts_of(message.blocks))
     assert 0 < len(message.text) <= 3000
     assert message.blocks[0]["text"]["text"].endswith("…")
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.provenance import CitationFields, byline, safe_url, shown_path, shown_url
 from assistant.slack.answer_log import LoggedAnswer
 from assistant.slack.mrkdwn import (
+    escape,
     safe_mrkdwn,
     safe_plain,
     split_escaped,
@@ -122,19 +124,33 @@ def _sources_blocks(
     blocks += [_section(_citation_text(c)) for c in shown]
     hidden = len(citations) - len(shown)
     if hidden:
-        blocks.append(_context(f"…and {hidden} more source(s), not shown: the message is full."))
+        more = f"{hidden} more source{'' if hidden == 1 else 's'}"
+        blocks.append(_context(f"…and {more}, not shown: the message is full."))
     return blocks
 
 
 def _citation_text(citation: dict[str, Any]) -> str:
-    title = safe_mrkdwn(" ".join(str(citation.get("title") or "Untitled").split()))
-    date = safe_mrkdwn(str(citation.get("date") or ""))
-    heading = f"*[{citation.get('id')}]* *{truncate_escaped(title, 300)}*"
-    if date:
-        heading += f" · {date}"
-    quote = safe_mrkdwn(" ".join(str(citation.get("quote") or "").split()))
+    """ "*[1]* *<url|Title>* · Author · 2025-11-21", then where the article is (its link,
+    or its path inside the corpus folder when it has none), then the quoted sentence."""
+    cited = CitationFields(citation)
+    title = safe_mrkdwn(" ".join(cited.title.split()) or "Untitled")
+    title = truncate_escaped(title, 300)
+    url = safe_url(cited.url)
+    heading = f"*[{citation.get('id')}]* *{_link(url, title) if url else title}*"
+    by = byline(cited)
+    if by:
+        heading += f" · {truncate_escaped(safe_mrkdwn(by), 300)}"
+    where = _link(url, safe_mrkdwn(shown_url(url))) if url else safe_mrkdwn(shown_path(cited))
+    heading += f"\n{truncate_escaped(where, 600)}"
+    quote = safe_mrkdwn(" ".join(cited.quote.split()))
     room = MAX_SECTION_TEXT - len(heading) - 4
     return f"{heading}\n>{truncate_escaped(quote, room)}" if quote else heading
+
+
+def _link(url: str, label: str) -> str:
+    """A Slack link to an article's own address; `label` is escaped mrkdwn already."""
+    target = escape(url).replace("|", "%7C")
+    return f"<{target}|{label.replace('|', '¦')}>"
 
 
 def _default_footer(answer: LoggedAnswer) -> str:

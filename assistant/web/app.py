@@ -91,6 +91,9 @@ def build_app(
         notice = chat.on_feedback(turns, dict(event._data or {}), user=request.username)
         return render_chat(turns, chat.examples), turns, render_notice(notice)
 
+    def welcome(turns: list[ChatTurn]) -> Any:
+        return gr.skip() if turns else render_chat([], chat.examples)
+
     def new_chat() -> PageUpdate:
         return render_chat([], chat.examples), [], "", ""
 
@@ -114,30 +117,33 @@ def build_app(
             heading = gr.HTML(
                 header(), elem_id="na-header", apply_default_css=False, js_on_load=None
             )
-            new = gr.Button("New chat", elem_id="na-new-chat", size="sm", scale=0)
+            new = gr.Button("New chat", elem_id="na-new-chat", variant="secondary", scale=0)
         conversation = gr.HTML(
             render_chat([], chat.examples),
             elem_id="na-conversation",
             js_on_load=CHAT_JS,
             apply_default_css=False,
         )
-        notice = gr.HTML("", elem_id="na-notice", apply_default_css=False, js_on_load=None)
-        with gr.Row(elem_id="na-ask-row"):
-            question = gr.Textbox(
-                show_label=False,
-                placeholder="Ask about the articles…",
-                lines=1,
-                max_lines=6,
-                elem_id="na-question",
-                autofocus=True,
-                container=False,
-                scale=1,
-            )
-            send = gr.Button("Ask", variant="primary", elem_id="na-send", scale=0)
+        # The notice and the question box stay at the foot of the window (chat.css).
+        with gr.Column(elem_id="na-composer"):
+            notice = gr.HTML("", elem_id="na-notice", apply_default_css=False, js_on_load=None)
+            with gr.Row(elem_id="na-ask-row"):
+                question = gr.Textbox(
+                    show_label=False,
+                    placeholder="Ask about the articles…",
+                    lines=1,
+                    max_lines=6,
+                    elem_id="na-question",
+                    autofocus=True,
+                    container=False,
+                    scale=1,
+                )
+                send = gr.Button("Ask", variant="primary", elem_id="na-send", scale=0)
 
         page_outputs = [conversation, turns, notice, question]
         quiet: dict[str, Any] = {"show_progress": "hidden", "api_visibility": "private"}
         app.load(header, outputs=heading, **quiet)
+        app.load(welcome, [turns], conversation, **quiet)  # the corpus's examples as it is now
         answering = [
             question.submit(respond, [question, turns], page_outputs, **quiet),
             send.click(respond, [question, turns], page_outputs, **quiet),

@@ -14,6 +14,7 @@ from html import escape
 from typing import Literal
 
 from assistant.answer import Answer, Citation
+from assistant.provenance import byline, origin, safe_url, shown_path, shown_url
 from assistant.support import MARKER
 
 Status = Literal["streaming", "done", "failed"]
@@ -243,14 +244,32 @@ def render_related(turn: int, related: Sequence[Citation]) -> str:
 
 
 def render_source(turn: int, citation: Citation, *, prefix: str = "na-src") -> str:
+    """A source card: title (a link to the article when it has a url), author and date,
+    the passage with the quote marked, and the link again, or, without one, the
+    file's path inside its corpus folder (never a path on the server)."""
+    url = safe_url(citation.url)
+    title = esc(" ".join(citation.title.split()) or "Untitled")
+    if url:
+        title = f'<a class="na-title" href="{esc(url)}" {_NEW_TAB}>{title}</a>'
+    else:
+        title = f'<span class="na-title">{title}</span>'
+    author = " ".join(citation.author.split())
+    writer = f'<span class="na-author">{esc(author)}</span>' if author else ""
     date = f'<span class="na-date">{esc(when(citation.date))}</span>' if citation.date else ""
+    if url:
+        where = f'<a class="na-link" href="{esc(url)}" {_NEW_TAB}>{esc(shown_url(url))}</a>'
+    else:
+        where = f'<span class="na-path">{esc(shown_path(citation))}</span>'
     return (
         f'<li class="na-source" id="{prefix}-{turn}-{citation.id}" value="{citation.id}">'
         f'<div class="na-source-head"><span class="na-num">{citation.id}</span>'
-        f'<span class="na-title">{esc(citation.title)}</span>{date}</div>'
+        f"{title}{writer}{date}</div>"
         f'<blockquote class="na-passage">{highlight(citation.text, citation.quote)}</blockquote>'
-        f'<div class="na-origin">{esc(citation.source)}</div></li>'
+        f'<div class="na-origin">{where}</div></li>'
     )
+
+
+_NEW_TAB = 'target="_blank" rel="noopener noreferrer"'
 
 
 def highlight(passage: str, quote: str) -> str:
@@ -272,8 +291,12 @@ def copy_text(answer: Answer) -> str:
     if answer.citations and not answer.refused:
         lines += ["", "Sources:"]
         for c in answer.citations:
-            dated = f", {c.date}" if c.date else ""
-            lines += [f"[{c.id}] {c.title}{dated} ({c.source})", f'    "{c.quote}"']
+            by = byline(c)
+            lines += [
+                f"[{c.id}] {c.title}{f' — {by}' if by else ''}",
+                f"    {origin(c)}",
+                f'    "{c.quote}"',
+            ]
     return "\n".join(lines)
 
 

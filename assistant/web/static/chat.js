@@ -160,3 +160,59 @@ document.addEventListener("click", (event) => {
 });
 window.addEventListener("resize", () => { if (openMark) placePopover(openMark); });
 document.addEventListener("scroll", () => { if (openMark) placePopover(openMark); }, true);
+
+// -- following the conversation ------------------------------------------------------------
+// When a question is sent, its turn is brought into view, and while the answer streams the
+// page scrolls so that its newest text shows above the question box (which stays at the
+// foot of the window, chat.css), but never so far that the start of the turn scrolls away:
+// a long answer is read from its beginning. A reader who scrolls takes over until the next
+// question.
+
+const MARGIN = 12;
+let following = null; // the turn being followed, while it is new
+let stopped = false; // the reader scrolled, or the turn has settled
+
+function visibleBottom() {
+  const composer = document.getElementById("na-composer");
+  const top = composer ? composer.getBoundingClientRect().top : window.innerHeight;
+  return Math.min(top, window.innerHeight) - MARGIN;
+}
+
+function follow() {
+  const turns = element.querySelectorAll("article.na-turn");
+  const last = turns[turns.length - 1];
+  if (!last) {
+    following = null;
+    return;
+  }
+  const settled = last.getAttribute("aria-busy") === "false";
+  if (following !== last.id) {
+    following = last.id; // a new question (a quick answer may arrive already settled)
+    stopped = false;
+  }
+  if (stopped) return;
+  const box = last.getBoundingClientRect();
+  let by = Math.max(0, box.bottom - visibleBottom()); // show the newest text
+  by = Math.min(by, box.top - MARGIN); // but keep the turn's start in view
+  if (Math.abs(by) >= 1) window.scrollBy(0, by);
+  if (settled) stopped = true; // its follow-ups are in: the page is the reader's again
+}
+
+let scheduled = false;
+new MutationObserver(() => {
+  if (scheduled) return;
+  scheduled = true;
+  requestAnimationFrame(() => {
+    scheduled = false;
+    follow();
+  });
+}).observe(element, { childList: true, subtree: true, characterData: true });
+
+for (const name of ["wheel", "touchmove"]) {
+  window.addEventListener(name, () => { stopped = true; }, { passive: true });
+}
+window.addEventListener("keydown", (event) => {
+  const keys = ["PageUp", "PageDown", "Home", "End", "ArrowUp", "ArrowDown", " "];
+  const typing = event.target.closest && event.target.closest("textarea, input");
+  if (!typing && keys.includes(event.key)) stopped = true;
+});
