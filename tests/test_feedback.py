@@ -157,7 +157,7 @@ def test_export_as_csv_to_a_file(rated: Path, tmp_path: Path) -> None:
     done = export("--format", "csv", "--output", str(target), data_dir=rated)
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
-    assert f"wrote 2 record(s) to {target}" in done.stderr
+    assert f"wrote 2 records to {target}" in done.stderr
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
     assert [row["rating"] for row in rows] == ["up", "down"]
     assert rows[1]["comment"] == 'says "no", sadly'

@@ -88,5 +88,5 @@ def run_feedback_export(args: argparse.Namespace) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8", newline="")
     count = len(store.all())
-    print(f"wrote {count} record(s) to {args.output}", file=sys.stderr)
+    print(f"wrote {count} record{'' if count == 1 else 's'} to {args.output}", file=sys.stderr)
     return 0
