@@ -79,6 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="build or update the index from article files")
     ingest.add_argument("paths", nargs="*", type=Path, help="files or folders (default: sources)")
     ingest.add_argument("--rebuild", action="store_true", help="start the index over")
+    ingest.add_argument(
+        "--watch",
+        action="store_true",
+        help="then keep the index in step with the folders until Ctrl-C or SIGTERM",
+    )
+    ingest.add_argument(
+        "--settle",
+        type=float,
+        metavar="SECONDS",
+        help="with --watch: how long a file must stay unchanged before it is read (default 1)",
+    )
     ingest.set_defaults(handler=run_ingest)
 
     ask = sub.add_parser("ask", help="ask one question")
@@ -157,6 +168,20 @@ def run_ingest(args: argparse.Namespace) -> int:
     from assistant.engine import ingest
 
     settings = load_settings_from_env()
+    if args.settle is not None and not args.watch:
+        from assistant.errors import ConfigError
+
+        raise ConfigError("--settle goes with --watch")
+    if args.watch:
+        from assistant.watch import watch_folders
+
+        return watch_folders(
+            settings,
+            args.paths,
+            rebuild=args.rebuild,
+            settle=args.settle,
+            progress=ProgressPrinter(sys.stderr),
+        )
     report = ingest(
         settings, args.paths or None, rebuild=args.rebuild, progress=ProgressPrinter(sys.stderr)
     )
