@@ -85,11 +85,17 @@ def follow_up_candidates(answer: Answer, history: Sequence[Any] = ()) -> list[st
     others = _newest_first(p for p in answer.retrieved if p.text not in {t for t, _ in cited})
     names, _ = _vocabulary([t for t, _ in cited] + [p.text for p in others])
     quotes = [squash(q) for _, q in cited]
-    sentences: list[str] = []
+    sentences: list[tuple[str, bool]] = []  # (sentence, from an article the answer cites)
     for text, quote in cited:
-        sentences += _nearest_first(split_sentences(text), quote)
-    for passage in others:
-        sentences += split_sentences(passage.text)
+        sentences += [(s, True) for s in _nearest_first(split_sentences(text), quote)]
+    sources = {c.source for c in answer.citations}
+    for passage in others:  # another passage of a cited article is the same story
+        same = passage.source in sources
+        sentences += [(s, same) for s in split_sentences(passage.text)]
+    # After an answer, a question from another article must share two words with the
+    # question or what it cites: a passage retrieved for "new" or "line" is another story.
+    # After a decline, anything the articles answer may help.
+    topic = set(terms(answer.question)).union(*(terms(t) for t, _ in cited))
     asked = {squash(answer.question)}
     covered = set(terms(answer.question))
     for turn in as_turns(history):
@@ -97,14 +103,17 @@ def follow_up_candidates(answer: Answer, history: Sequence[Any] = ()) -> list[st
             asked.add(squash(turn.content))
             covered |= set(terms(turn.content))
     questions = []
-    for sentence in sentences:
+    for sentence, near in sentences:
         if _quoted_already(sentence, quotes):
             continue
         found = question_for(sentence, names)
         if found is None or squash(found.question) in asked:
             continue
-        if set(terms(found.question)) <= covered:
+        words = set(terms(found.question))
+        if words <= covered:
             continue  # nothing the conversation has not asked about
+        if not near and answer.citations and len(words & topic) < min(2, len(words)):
+            continue
         questions.append(found.question)
     return _distinct(questions)
 

@@ -216,6 +216,24 @@ def test_starters_come_from_the_newest_article_by_date(built_index: Path, tmp_pa
         assert not TOPIC_TEMPLATE.search(question), question
 
 
+def test_follow_ups_stay_on_the_story_of_the_answer(built_index: Path, tmp_path: Path) -> None:
+    """A passage of another story, retrieved for a shared word ("line"), gives none."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(built_index, data)
+    folder = tmp_path / "newsroom"
+    folder.mkdir()
+    (folder / "2025-12-01-tram.md").write_text(TRAM, encoding="utf-8")
+    settings = load_settings(data_dir=data, sources=[SOURCES])
+    ingest(settings, [folder])
+    engine = Assistant.open(settings)
+    answer = engine.ask("How many stops does the new tram line have?")
+    assert any("draft" in p.text for p in answer.retrieved), "another story was retrieved"
+    candidates = follow_up_candidates(answer)
+    assert candidates and not any("draft" in q.lower() for q in candidates), candidates
+
+
 def test_without_dates_the_last_ingested_article_is_the_newest(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path / "data")
     tram = "Tram line opens\n\n" + TRAM.split("---\n\n", 1)[1]  # no front matter, no date

@@ -126,6 +126,8 @@ def test_the_answer_stays_in_view_while_it_streams(
     browser: Any, built_index: Path, tmp_path: Path, fake_openai: FakeOpenAIServer
 ) -> None:
     def reply(request: dict[str, Any]) -> str:
+        if "600,000" not in str(request):  # the follow-up's condense prompt
+            return ARMED_FORCES
         n = passage_number(request, "600,000")
         return " ".join(
             f"The size of the armed forces would be limited to 600,000 personnel [{n}]."

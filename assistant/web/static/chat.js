@@ -198,15 +198,10 @@ function follow() {
   if (settled) stopped = true; // its follow-ups are in: the page is the reader's again
 }
 
-let scheduled = false;
-new MutationObserver(() => {
-  if (scheduled) return;
-  scheduled = true;
-  requestAnimationFrame(() => {
-    scheduled = false;
-    follow();
-  });
-}).observe(element, { childList: true, subtree: true, characterData: true });
+// Right after each redraw, before it is painted: the reader never sees the turn slip away.
+new MutationObserver(follow).observe(element, {
+  childList: true, subtree: true, characterData: true,
+});
 
 for (const name of ["wheel", "touchmove"]) {
   window.addEventListener(name, () => { stopped = true; }, { passive: true });
