@@ -145,9 +145,12 @@ class ExtractiveAnswerer:
             unknown = sum(w for t, w in asked.items() if not self._known(t))
             if unknown >= RELATED_SHARE * sum(asked.values()):
                 return []  # mostly words the articles never use: out of scope
+            entities = self._places_asked_about(part.text)
             for item in self.score(part.text, lean, passages, Wants.ANYTHING):
                 if item.strength < floor or refers_back(item.sentence.text):
                     continue
+                if not entities <= _concepts(item.sentence.passage.text):
+                    continue  # "the capital of canada": not a passage that never names Canada
                 shared = sum(w for t, w in asked.items() if t in item.covered)
                 if shared < TOPIC_SHARE * sum(asked.values()):
                     continue  # it shares names or small words with the question, not its topic
@@ -156,6 +159,16 @@ class ExtractiveAnswerer:
                     best[item.sentence.passage.id] = item
         ranked = sorted(best.values(), key=lambda s: -s.score)[:limit]
         return [item.sentence for item in ranked]
+
+    @staticmethod
+    def _places_asked_about(question: str) -> set[str]:
+        """The entities of a question about a place as such ("the capital of Canada", "the
+        weather in Kyiv"): a passage offered as related must name them."""
+        lexicon = default_lexicon()
+        tokens = lexicon.tokens(question)
+        if not any(t.raw in lexicon.city_words for t in tokens):
+            return set()
+        return {f"@{t.entity}" for t in tokens if t.entity is not None}
 
     def _topic_weights(self, question: str) -> dict[str, float]:
         """The question's weighted terms without its names (proper names and known
@@ -258,14 +271,23 @@ class ExtractiveAnswerer:
             return lambda sentence: (frozenset(), 0.0)
         soft = self._soft_matcher(text, sentences)
         synonym = _synonym_matcher(text, weights)
-        thesaurus = _thesaurus_matcher(text, weights)
+        same_sense = _thesaurus_matcher(text, weights, related=False)
+        related = _thesaurus_matcher(text, weights, related=True)
+        names = _name_terms(text)
 
         def cover(sentence: Sentence) -> tuple[frozenset[str], float]:
             covered = frozenset(t for t in weights if t in sentence.terms)
-            partial = sum(
-                weights[t] * max(synonym(t, sentence), thesaurus(t, sentence), soft(t, sentence))
+            strong = {
+                t: max(synonym(t, sentence), same_sense(t, sentence), soft(t, sentence))
                 for t in weights
                 if t not in covered
+            }
+            # A WordNet relation is a weak clue ("weather" relates to "hold"): it counts
+            # only beside another word of the question's topic that the sentence says.
+            said = (covered | {t for t, credit in strong.items() if credit}) - names
+            partial = sum(
+                weights[t] * max(credit, related(t, sentence) if said - {t} else 0.0)
+                for t, credit in strong.items()
             )
             return covered, sum(weights[t] for t in covered) + partial
 
@@ -406,8 +428,15 @@ def _synonym_matcher(question: str, weights: dict[str, float]) -> Callable[[str,
     return synonym
 
 
+def _name_terms(text: str) -> frozenset[str]:
+    """The terms of a text's names: proper names and the entities the alias table knows."""
+    found = {t for name in proper_names(text) for t in terms(name)}
+    found |= {c for token in default_lexicon().tokens(text) if token.entity for c in token.concepts}
+    return frozenset(found)
+
+
 def _thesaurus_matcher(
-    question: str, weights: dict[str, float]
+    question: str, weights: dict[str, float], *, related: bool
 ) -> Callable[[str, Sentence], float]:
     """Credit for a question word that the sentence says with a word WordNet relates to it
     (assistant/data/thesaurus.tsv.gz): "rocket" finds "missile", "wrote" finds "drafting".
@@ -420,17 +449,15 @@ def _thesaurus_matcher(
         if term in weights and term not in names and term not in meanings:
             meanings[term] = thesaurus.relations(word)
 
-    def related(term: str, sentence: Sentence) -> float:
+    def credit(term: str, sentence: Sentence) -> float:
         relations = meanings.get(term)
         if relations is None:
             return 0.0
-        if _says_any(relations.synonyms, sentence.terms):
-            return THESAURUS_SYNONYM_CREDIT
-        if _says_any(relations.related, sentence.terms):
-            return THESAURUS_RELATED_CREDIT
-        return 0.0
+        if related:
+            return THESAURUS_RELATED_CREDIT if _says_any(relations.related, sentence.terms) else 0.0
+        return THESAURUS_SYNONYM_CREDIT if _says_any(relations.synonyms, sentence.terms) else 0.0
 
-    return related
+    return credit
 
 
 def _says_any(phrases: frozenset[tuple[str, ...]], sentence_terms: frozenset[str]) -> bool:
@@ -459,7 +486,8 @@ def _concepts(text: str) -> frozenset[str]:
 
 
 _REFERS_BACK = re.compile(
-    r"^\W*(?:(?:and|but|so|yet)\s+)?(?:that|this|these|those|such|another|it|its|they|their|"
+    r"^\W*(?:(?:and|but|so|yet)\s+)?(?:(?:one|some|many|most|all|each|none|several|two|"
+    r"three|either|neither)\s+of\s+)?(?:that|this|these|those|such|another|it|its|they|their|"
     r"them|he|his|she|her|both|neither|the latter|the former|the same|the move|the idea)\b"
     r"(?!\s+(?:week|weekend|year|month|day|morning|afternoon|evening|time|is why)\b)|"
     r"\b(?:that|this|those|these|the same) (?:wording|words|phrase|language|line|idea|"

@@ -30,3 +30,10 @@ def test_a_capital_standing_for_its_government_finds_the_country(assistant) -> N
     assert not answer.refused
     assert "Euroclear" in answer.text
     assert assistant.ask("What is the population of Kyiv?").refused
+
+
+@pytest.mark.parametrize("question", ["whats the capital of canada", "What's the weather in Kyiv?"])
+def test_a_question_about_a_place_as_such_gets_a_plain_decline(assistant, question: str) -> None:  # type: ignore[no-untyped-def]
+    """Not passages that merely say "capital": the articles never speak of the place."""
+    answer = assistant.ask(question)
+    assert answer.refused and not answer.related, [c.quote for c in answer.related]
