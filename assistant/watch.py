@@ -12,7 +12,8 @@ something else writes into (a CMS export, rsync, an editor).
   files directly inside a watched folder are given to it as files, so only they are read.
   A deletion, a change in a subfolder or a folder moved in makes it ingest the whole folder:
   that is how an ingest removes articles whose file is gone, and how a file in a subfolder
-  keeps its identity (`<folder>/<path inside it>`).
+  keeps its identity (`<folder>/<path inside it>`). Such a round first lets every file of the
+  folder written within the settle interval settle, or waits for a later round.
 - **Stopping.** SIGINT (Ctrl-C) or SIGTERM stops the watch at once when it is idle or
   waiting for files to settle. During an ingest it stops when the ingest ends, or after
   STOP_GRACE seconds (or a second signal) by abandoning it; an abandoned ingest is crash-safe
@@ -21,6 +22,7 @@ something else writes into (a CMS export, rsync, an editor).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -130,6 +132,7 @@ class _Plan:
     files: list[Path]  # settled article files the round reads (new or changed)
     whole: list[Path]  # watched folders ingested whole
     waiting: list[Path]  # files still being written
+    deferred: list[Path]  # changes in a folder to read whole once those files settle
 
 
 class FolderWatch:
@@ -231,7 +234,7 @@ class FolderWatch:
         plan = self._plan(touched)
         if plan is None:
             return
-        self._pending.update(plan.waiting)
+        self._pending.update(plan.waiting, plan.deferred)
         for path in plan.waiting:
             if path not in self._waiting:
                 self._waiting.add(path)
@@ -275,8 +278,8 @@ class FolderWatch:
     # -- what a round does -----------------------------------------------------------
 
     def _plan(self, touched: set[Path]) -> _Plan | None:
-        """Sort the changed paths into files to read, folders to ingest whole, and files
-        still being written; None when the watch was stopped meanwhile."""
+        """Sort the changed paths into files to read, folders to ingest whole, and what must
+        wait for a later round; None when the watch was stopped meanwhile."""
         candidates: set[Path] = set()
         whole: set[Path] = set()
         for path in touched:
@@ -294,23 +297,44 @@ class FolderWatch:
                     whole.add(root)
             elif any(k == path or path in k.parents for k in self._known):
                 whole.add(root)  # a file, or a folder of them, was deleted or moved away
-        settled, waiting = self._settled(candidates)
+        # A folder read whole must not catch a file half-written: its recent files settle too.
+        extra = set().union(*(self._recently_written(root) for root in whole)) - candidates
+        settled, waiting = self._settled(candidates | extra)
         if self._stop.is_set():
             return None
-        singles = []
-        for path in sorted(settled):
-            root, inside = self._locate(path) or (path, Path())
-            if len(inside.parts) > 1:
-                whole.add(root)  # in a subfolder: only its folder gives it its identity
-            else:
-                singles.append(path)
+        whole |= {self._root_of(p) for p in settled if not self._top_level(p)}
+        busy = {self._root_of(p) for p in waiting}
+        whole -= busy  # read whole in a later round, once all its files have settled
+        singles = sorted(
+            p for p in settled - extra if self._top_level(p) and self._root_of(p) not in whole
+        )
         return _Plan(
             paths=[g for g, r in zip(self._given, self._roots, strict=True) if r in whole]
-            + [p for p in singles if self._locate(p)[0] not in whole],  # type: ignore[index]
-            files=sorted(settled),
+            + singles,
+            files=sorted(p for p in settled - extra if p in singles or self._root_of(p) in whole),
             whole=sorted(whole),
             waiting=sorted(waiting),
+            deferred=sorted(p for p in touched if self._root_of(p) in busy and p not in singles),
         )
+
+    def _recently_written(self, root: Path) -> set[Path]:
+        """Article files under the folder modified less than `settle` seconds ago."""
+        since = time.time() - self._settle - QUIET_MS / 1000
+        recent = set()
+        for path in self._scan([root]):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime >= since:
+                    recent.add(path)
+        return recent
+
+    def _root_of(self, path: Path) -> Path | None:
+        located = self._locate(path)
+        return located[0] if located else None
+
+    def _top_level(self, path: Path) -> bool:
+        """Directly inside its watched folder, not in a subfolder."""
+        located = self._locate(path)
+        return located is not None and len(located[1].parts) == 1
 
     def _settled(self, files: set[Path]) -> tuple[set[Path], set[Path]]:
         """Files whose size and modification time stayed the same over the settle interval,

@@ -173,7 +173,10 @@ def test_new_changed_and_deleted_files_reach_the_answers(tmp_path: Path) -> None
         assert "Traceback" not in watch.log
 
 
-def test_a_file_written_in_pieces_is_ingested_once_complete(tmp_path: Path) -> None:
+@pytest.mark.parametrize("deleting", [False, True], ids=["alone", "while-a-file-is-deleted"])
+def test_a_file_written_in_pieces_is_ingested_once_complete(tmp_path: Path, deleting: bool) -> None:
+    """A slow writer; and the same while another file of the folder is deleted, which makes
+    the round read the whole folder."""
     pieces = [
         "# Ferry timetable\n\n",
         "The Ostrel ferry timetable changes next week.",
@@ -184,9 +187,11 @@ def test_a_file_written_in_pieces_is_ingested_once_complete(tmp_path: Path) -> N
     ]
     with watching(tmp_path) as watch:
         path = watch.folder / "ferry.md"
-        for piece in pieces:  # a slow writer: every piece is a new write, far apart
+        for n, piece in enumerate(pieces):  # every piece a new write, far apart
             with path.open("a", encoding="utf-8") as out:
                 out.write(piece)
+            if deleting and n == 1:
+                (watch.folder / "depot.md").unlink()
             time.sleep(0.25)
         answer = watch.wait_for_answer(
             "How many passengers does the night ferry from Ostrel carry?",
@@ -197,7 +202,9 @@ def test_a_file_written_in_pieces_is_ingested_once_complete(tmp_path: Path) -> N
         log = watch.log
         assert names_in(log, "added") == ["ferry.md"], log
         assert names_in(log, "changed") == [], log
+        assert "skipped" not in log
         assert sum(s[0] + s[1] for s in watch.summaries()[1:]) == 1, log
+        assert names_in(log, "removed") == (["depot.md"] if deleting else [])
 
 
 def test_temporary_names_are_ignored_until_the_file_gets_its_real_name(tmp_path: Path) -> None:
