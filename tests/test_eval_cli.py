@@ -173,6 +173,31 @@ def test_a_custom_dataset_without_baseline_still_gates_on_refusals(workspace: Pa
     assert "refusal_accuracy is 0.000, it must be 1.0" in result.stdout
 
 
+def test_a_progress_set_gates_on_regressions_only(workspace: Path) -> None:
+    """evals/reader/ tracks progress: a refusal accuracy below 1.0 may be the baseline, but
+    a case that goes from pass to fail still fails the run."""
+    wrong = [{**CASES[0], "id": "army-says-no", "answerable": False}, CASES[0]]
+    for key in ("must_include", "evidence"):
+        wrong[0].pop(key)
+    dataset = write_cases(workspace / "progress.yaml", wrong)
+
+    def run(*extra: str | Path) -> subprocess.CompletedProcess[str]:
+        return eval_cli(
+            "--dataset", dataset, "--output", workspace / "p.jsonl", "--report", workspace / "p",
+            "--baseline", workspace / "progress.json", "--regressions-only", *extra,
+        )  # fmt: skip
+
+    written = run("--update-baseline")
+    assert written.returncode == 0, written.stderr
+    assert run().returncode == 0
+    # The army case now also expects a figure the answer lacks: pass -> fail.
+    write_cases(dataset, [wrong[0], {**CASES[0], "must_include": [["600,000"], ["880,000"]]}])
+    regressed = run()
+    assert regressed.returncode == 1
+    assert "1 case(s) went from pass to fail: army-cap" in regressed.stdout
+    assert "must be 1.0" not in regressed.stdout
+
+
 def test_the_command_module_is_light_and_lists_its_options() -> None:
     probe = (
         "import sys, assistant.evaluation.cli; "
