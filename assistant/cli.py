@@ -421,7 +421,7 @@ def _quiet_third_parties() -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("bm25s", "chromadb", "httpx", "llama_index", "urllib3"):
+    for noisy in ("chromadb", "httpx", "llama_index", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 

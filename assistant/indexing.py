@@ -1,13 +1,23 @@
-"""Incremental ingest: articles -> sentence-aligned chunks -> vectors in Chroma + BM25."""
+"""Incremental ingest: articles -> sentence-aligned chunks -> vectors in Chroma + BM25.
+
+The keyword index (assistant.lexical) follows the store article by article: an ingest
+writes each article's terms into it right after the store, and the index's ledger (per
+article the metadata of the store's head chunk, and the store version it matches) is what
+the next ingest plans from, instead of reading every head back from Chroma (seconds at
+10,000 articles). When the ledger does not match the store's version (another process or
+host changed the store, a crash, a new or damaged keyword file), the two are compared and
+only the articles whose content differs are read back from the store.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import queue
+import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +29,10 @@ from assistant.chunking import Chunk, chunk_article, chunk_id
 from assistant.corpus import Article, LoadProblem, corpus_name, corpus_root, load_corpus
 from assistant.embeddings import Embedder, WordLlamaEmbedder
 from assistant.errors import CorpusError, DamagedIndexError, IndexStateError
-from assistant.lexical import LexicalIndex
-from assistant.locking import ingest_lock
+from assistant.lexical import Changes, LexicalIndex
+from assistant.locking import ingest_lock, ingest_lock_if_free
 from assistant.settings import Settings
-from assistant.store import ChunkStore
+from assistant.store import ChunkStore, article_key
 from assistant.text import normalise, terms
 
 Progress = Callable[[str, int, int], None]
@@ -67,6 +77,7 @@ class Indexer:
         self._settings = settings
         self._store = store
         self._embedder = embedder
+        self._keywords: LexicalIndex | None = None
 
     def ingest(
         self,
@@ -114,31 +125,42 @@ class Indexer:
             self._store.drop()
             self._store.remove_orphan_segments()
         self._open_store()
-        heads = self._store.article_heads()
+        recorded = self._store.info(derive=False)
+        keywords = self._open_keywords(reset=rebuild)
+        self._sync(keywords, recorded.version, progress)
+        heads = keywords.heads()  # the store's, as the keyword index's ledger has them
         todo, moved = self._plan(articles, heads, report)
         gone = self._missing(paths, articles, heads)
-        recorded = self._store.info(derive=False)
+        fresh = self._store.count() == 0
+        marker = ""
         if todo or gone:
-            self._store.begin_changes()  # a crash from here on leaves the store unsettled
-        # Into an empty store, what this ingest writes is the whole store: its terms then
-        # build the BM25 index without reading every document back (slow at scale).
-        written: list[tuple[str, list[str]]] | None = [] if self._store.count() == 0 else None
-        self._write(todo, heads, report, progress, written)
-        self._remove(gone, heads, report)
-        self._relocate(moved, heads)
+            keywords.forget_store_version()
+            marker = self._store.begin_changes()  # a crash from here on leaves the store unsettled
+        changes = keywords.changes()
+        self._write(todo, heads, report, progress, changes, fresh=fresh)
+        self._remove(gone, heads, report, changes)
+        self._relocate(moved, heads, changes)
         report.chunks_total = self._store.count()
         report.articles_total = len(heads) + report.added - report.removed
         counted = (recorded.articles, recorded.chunks) == (
             report.articles_total,
             report.chunks_total,
         )
+        # Another host writing to the same Chroma server meanwhile replaced our marker.
+        interfered = bool(marker) and self._store.refresh().marker != marker
         if report.changed or rebuild or not recorded.settled or not counted:
             version = self._store.mark_changed(
                 articles=report.articles_total, chunks=report.chunks_total
             )
         else:
             version = recorded.version
-        self.ensure_lexical(version, progress=progress, documents=written)
+        if todo or gone:
+            progress("lexical index", 0, 1)
+        changes.flush(store_version="" if interfered else version)
+        if todo or gone:
+            progress("lexical index", 1, 1)
+        if interfered:
+            self._sync(keywords, version, progress)
         return report
 
     def _open_store(self) -> None:
@@ -161,36 +183,94 @@ class Indexer:
             self._store.drop()  # an empty index of the old format: nothing to keep
             self._open_store()
 
-    def ensure_lexical(
-        self,
-        version: str,
-        *,
-        progress: Progress = no_progress,
-        documents: Sequence[tuple[str, list[str]]] | None = None,
-    ) -> LexicalIndex:
-        """Load the saved BM25 index, or rebuild it when the store changed since.
-
-        `documents`: every chunk of the store as (id, terms), in the store's order, when the
-        caller has them; otherwise the store is read back.
-        """
-        directory = self._settings.bm25_dir / self._store_key()
+    def ensure_lexical(self, version: str, *, progress: Progress = no_progress) -> LexicalIndex:
+        """The keyword index, in step with the store at `version` ("" while an ingest is
+        under way or did not finish): opened, and brought in step by difference when it
+        records another version (or was missing or damaged: then from nothing)."""
         if not version:
             log.warning(
                 "an ingest into %s is under way or did not finish (run `assistant ingest` to "
                 "complete it); answering from what is stored so far",
                 self._settings.chroma_url or self._settings.chroma_dir,
             )
-        index = LexicalIndex.load(directory, version) if version else None
-        if index is None:
-            progress("lexical index", 0, 1)
-            if documents is None:
-                index = LexicalIndex.build(self._store.scan_documents(), version)
-            else:
-                index = LexicalIndex.from_terms(documents, version)
-            if version:  # an unsettled store's index would be stale once the ingest ends
-                index.save(directory)
-            progress("lexical index", 1, 1)
-        return index
+        keywords = self._open_keywords()
+        self._sync_unless_ingesting(keywords, version, progress)
+        return keywords
+
+    def sync_lexical(self, progress: Progress = no_progress) -> bool:
+        """Bring the keyword index in step with the store as it is now; True when it changed.
+
+        For a process that keeps running while others ingest (into the same data directory,
+        or from other hosts into the same Chroma server). When the store's version is the
+        one the keyword index records, this costs one small read of the collection's
+        metadata; otherwise the articles whose content hash differs are read back, and no
+        others. While an ingest holds this data directory's lock it does nothing (False):
+        that ingest writes the keyword index itself. Searches of an open LexicalIndex see a
+        change at once; what was computed from it beforehand (such as rare_idf()) is the
+        caller's to renew.
+        """
+        version = self._store.refresh().version
+        return self._sync_unless_ingesting(self._open_keywords(), version, progress)
+
+    def _sync_unless_ingesting(
+        self, keywords: LexicalIndex, version: str, progress: Progress
+    ) -> bool:
+        """_sync, unless the index is in step or an ingest is writing to this data directory
+        (its own writes would race with ours: it brings the index in step when it ends)."""
+        if version and keywords.store_version == version:
+            return False
+        with ingest_lock_if_free(self._settings.data_dir) as free:
+            return free and self._sync(keywords, version, progress)
+
+    def _open_keywords(self, *, reset: bool = False) -> LexicalIndex:
+        if self._keywords is None or reset:
+            directory = self._settings.bm25_dir
+            self._keywords = LexicalIndex.open(
+                directory / f"{self._store_key()}.sqlite3", reset=reset
+            )
+            # Earlier versions kept a bm25s index in a folder of that name: a stale cache.
+            shutil.rmtree(directory / self._store_key(), ignore_errors=True)
+        return self._keywords
+
+    def _sync(self, keywords: LexicalIndex, version: str, progress: Progress) -> bool:
+        """Compare the store's heads with the keyword index's ledger and apply the difference,
+        unless the index records `version`. True when the ledger changed."""
+        if version and keywords.store_version == version:
+            return False
+        heads = self._store.article_heads()
+        mine = keywords.heads()
+        stale = [key for key, head in heads.items() if _content(mine.get(key)) != _content(head)]
+        gone = [key for key in mine if key not in heads]
+        moved = {
+            key: head
+            for key, head in heads.items()
+            if key in mine and head != mine[key] and _content(mine[key]) == _content(head)
+        }
+        if stale:
+            progress("lexical index", 0, len(stale))
+        changes = keywords.changes()
+        done = 0
+        for batch in _runs(stale, heads, WRITE_BATCH_CHUNKS):
+            owner = {chunk_id(key, i): key for key in batch for i in range(_content(heads[key])[1])}
+            stored = self._store.get(list(owner))
+            changes.put(
+                {key: heads[key] for key in batch},
+                ((chunk.id, owner[chunk.id], terms(chunk.text)) for chunk in stored),
+            )
+            done += len(batch)
+            progress("lexical index", done, len(stale))
+        for key in gone:
+            changes.remove(key)
+        for key, head in moved.items():
+            changes.relocate(key, head)
+        changes.flush(store_version=version)
+        if stale or gone:
+            log.info(
+                "keyword index: %d article(s) read back from the store, %d removed",
+                len(stale),
+                len(gone),
+            )
+        return bool(stale or gone or moved)
 
     def _store_key(self) -> str:
         """One saved lexical index per collection and server; the version check guards it."""
@@ -233,30 +313,37 @@ class Indexer:
         heads: dict[str, dict],
         report: IngestReport,
         progress: Progress,
-        written: list[tuple[str, list[str]]] | None,
+        changes: Changes,
+        *,
+        fresh: bool,
     ) -> None:
-        """Chunk, embed and store the articles; `written` collects (id, terms) when given."""
+        """Chunk, embed and store the articles, then hand their terms to the keyword index."""
         done = 0
         progress("articles", 0, len(articles))
-        for batch in self._prepared(articles, with_terms=written is not None):
+        for batch in self._prepared(articles):
             for key, n_chunks in batch.articles:
                 old = int(heads.get(key, {}).get("n_chunks", 0))
                 stale = [chunk_id(key, i) for i in range(n_chunks, old)]
                 if stale:
                     self._store.delete(stale)
-            self._store_batch(batch, fresh=written is not None)
+            self._store_batch(batch, fresh=fresh)
             report.chunks_written += len(batch.ids)
-            if written is not None and batch.terms is not None:
-                written.extend(zip(batch.ids, batch.terms, strict=True))
+            changes.put(
+                {article_key(meta): meta for meta in batch.metadatas[batch.head_start :]},
+                (
+                    (cid, article_key(meta), doc_terms)
+                    for cid, meta, doc_terms in zip(
+                        batch.ids, batch.metadatas, batch.terms, strict=True
+                    )
+                ),
+            )
             done += len(batch.articles)
             progress("articles", done, len(articles))
 
-    def _prepared(self, articles: list[Article], *, with_terms: bool) -> Iterator[PreparedBatch]:
+    def _prepared(self, articles: list[Article]) -> Iterator[PreparedBatch]:
         """Batches ready to store: prepared in a worker process when that pays off."""
         options = PrepareOptions(
-            chunk_tokens=self._settings.chunk_tokens,
-            batch_chunks=WRITE_BATCH_CHUNKS,
-            with_terms=with_terms,
+            chunk_tokens=self._settings.chunk_tokens, batch_chunks=WRITE_BATCH_CHUNKS
         )
         if _worth_a_worker(articles, self._embedder):
             model = self._embedder.model
@@ -298,13 +385,16 @@ class Indexer:
             and not Path(str(head.get("file") or head.get("source"))).exists()
         ]
 
-    def _remove(self, keys: list[str], heads: dict[str, dict], report: IngestReport) -> None:
+    def _remove(
+        self, keys: list[str], heads: dict[str, dict], report: IngestReport, changes: Changes
+    ) -> None:
         for key in keys:
             n_chunks = int(heads[key].get("n_chunks", 0))
             self._store.delete(chunk_id(key, i) for i in range(n_chunks))
+            changes.remove(key)
             report.removed += 1
 
-    def _relocate(self, articles: list[Article], heads: dict[str, dict]) -> None:
+    def _relocate(self, articles: list[Article], heads: dict[str, dict], changes: Changes) -> None:
         """Point unchanged articles at where their files are now (no re-embedding)."""
         ids: list[str] = []
         metadatas: list[dict[str, Any]] = []
@@ -315,7 +405,31 @@ class Indexer:
             for i in [*range(1, n_chunks), 0]:  # the head last, as when writing
                 ids.append(chunk_id(article.key, i))
                 metadatas.append(where)
+            changes.relocate(article.key, {**heads[article.key], **where})
         self._store.update_metadata(ids, metadatas)
+
+
+def _content(head: Mapping[str, Any] | None) -> tuple[str, int]:
+    """What decides an article's chunks: its content hash and chunk count."""
+    if head is None:
+        return ("", 0)
+    return (str(head.get("doc_hash") or ""), int(head.get("n_chunks") or 0))
+
+
+def _runs(
+    keys: list[str], heads: Mapping[str, Mapping[str, Any]], size: int
+) -> Iterator[list[str]]:
+    """The keys in order, in runs of articles holding about `size` chunks."""
+    run: list[str] = []
+    chunks = 0
+    for key in keys:
+        run.append(key)
+        chunks += _content(heads[key])[1]
+        if chunks >= size:
+            yield run
+            run, chunks = [], 0
+    if run:
+        yield run
 
 
 # -- preparing chunks: in this process, or in a worker while this one writes ---------------
@@ -325,7 +439,6 @@ class Indexer:
 class PrepareOptions:
     chunk_tokens: int
     batch_chunks: int
-    with_terms: bool
 
 
 @dataclass
@@ -338,7 +451,7 @@ class PreparedBatch:
     vectors: np.ndarray
     head_start: int
     articles: list[tuple[str, int]]  # (Article.key, number of chunks) of each article
-    terms: list[list[str]] | None = None
+    terms: list[list[str]]  # assistant.text.terms of each text, for the keyword index
 
 
 def prepare_batches(
@@ -376,7 +489,7 @@ def _prepare(
         vectors=embed([normalise(text) for text in texts]),
         head_start=heads[0] if heads else len(ordered),
         articles=sources,
-        terms=[terms(text) for text in texts] if options.with_terms else None,
+        terms=[terms(text) for text in texts],
     )
 
 

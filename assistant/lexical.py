@@ -1,177 +1,447 @@
-"""The lexical side of retrieval: a bm25s index over stemmed, typography-folded terms.
+"""The keyword side of retrieval: BM25 over stemmed, typography-folded terms, kept in SQLite.
 
-It is persisted next to the store and tagged with the store's version, so a process
-start loads it (memory-mapped) instead of re-tokenising the whole corpus. It is only a
-cache of the store: when its files are damaged, it is rebuilt from the store.
+Each chunk is stored as its terms (assistant.text.terms), with an inverted index beside
+them: per term a few blocks of postings (chunk, term frequency, chunk length). Scores are
+computed at query time with the formula and float32 arithmetic of the bm25s index this
+replaced (Lucene's BM25, k1 = 1.5, b = 0.75), so rankings, ties and idf are what bm25s
+gave for the same chunks in the same order, while adding, replacing or removing an
+article writes only that article's rows and postings. Every change is one SQLite
+transaction: a reader (WAL mode) sees an article's old chunks or its new ones, never
+half, and a process killed mid-change leaves the last committed state.
+
+Postings of a term are appended as a new block per change; a block is merged into the
+one before it when that one is no bigger (a binary counter), so a term has O(log n)
+blocks and each posting is rewritten O(log n) times. Removed chunks leave their postings
+behind until a quarter of the chunks are such leftovers; then the postings are rebuilt
+from the stored terms (in the same transaction). Searches skip them meanwhile.
+
+The index also keeps a ledger: per article the identity, content hash, chunk count and
+file that the store's head chunk records, and the store version it matches. An ingest
+plans from the ledger instead of reading every head back from Chroma, and an index that
+fell behind (another host's ingest, a crash) is brought in step by comparing ledgers
+(assistant.indexing). It is a cache of the store: a damaged file is rebuilt from it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import math
 import os
-import re
-import shutil
-import uuid
-from collections.abc import Callable, Iterable
-from contextlib import suppress
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from assistant.text import TERMS_VERSION, terms
+from assistant.text import TERMS_VERSION
 
-ProgressFn = Callable[[int, int], None]
-MANIFEST = "manifest.json"  # the size of every other file, as saved
-_VERSION_TAG = re.compile(r"[^:\s]+:[^:\s]+")
-_SCRATCH = re.compile(r"\.(?:tmp|old)-(\d+)-[0-9a-f]+")
+FORMAT = "1"
+K1, B = 1.5, 0.75  # bm25s's defaults, which built the keyword index before
+EMPTY = "\u2205"  # a chunk without terms is indexed as this one term, as bm25s had it
+LEFTOVER_SHARE = 0.25  # removed chunks' postings rebuilt away past this share of the chunks
+FLUSH_CHUNKS = 20_000  # Changes writes a transaction once this many chunks wait
+BUSY_SECONDS = 60.0  # a writer waits this long for another one (SQLite's own lock)
+_PARAMS = 10_000  # values per IN (...) list, well below SQLite's limit
+_STATS = ("docs", "length", "next_doc", "leftover", "generation")
+SCHEMA = f"""
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE articles(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, head TEXT NOT NULL);
+CREATE TABLE chunks(
+    doc INTEGER PRIMARY KEY, id TEXT NOT NULL, article INTEGER NOT NULL, terms TEXT NOT NULL
+);
+CREATE INDEX chunks_by_article ON chunks(article);
+CREATE TABLE terms(term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE postings(
+    term TEXT NOT NULL, first INTEGER NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (term, first)
+);
+INSERT INTO meta VALUES ('format', '{FORMAT}'), ('terms', '{TERMS_VERSION}'),
+    ('store_version', ''), ('docs', '0'), ('length', '0'), ('next_doc', '1'),
+    ('leftover', '0'), ('generation', '0');
+"""
 log = logging.getLogger(__name__)
 
 
-def _bm25s():  # type: ignore[no-untyped-def]
-    import bm25s
+class DamagedKeywordIndex(Exception):
+    """The file cannot be read as a keyword index."""
 
-    # bm25s sets its own logger to DEBUG on import; its index-building chatter is noise here.
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return bm25s
+
+@dataclass(frozen=True)
+class Stats:
+    docs: int  # chunks indexed
+    length: int  # their terms, counted with repeats (the BM25 lengths)
+    next_doc: int  # the next chunk number; numbers are never reused until a rebuild
+    leftover: int  # removed chunks whose postings are still in blocks
+    generation: int  # +1 per committed change: caches of df are only good for one
 
 
 class LexicalIndex:
-    def __init__(self, bm25, ids: list[str], version: str) -> None:  # type: ignore[no-untyped-def]
-        self._bm25 = bm25
-        self.ids = ids
-        self.version = version
-        self._df = self._document_frequencies()
+    """The keyword index at `path`. Open it with LexicalIndex.open().
 
-    # -- building and persistence ------------------------------------------------
+    Reads use one read-only connection per thread; each search is one read transaction.
+    idf() and knows() serve document frequencies cached for the generation the last
+    search saw (a change committed since is picked up by the next search).
+    """
 
-    @classmethod
-    def build(cls, docs: Iterable[tuple[str, str]], version: str) -> LexicalIndex:
-        return cls.from_terms(((cid, terms(text)) for cid, text in docs), version)
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._df: dict[str, int] = {}
+        self._complained = False
+        with self._reader() as db:
+            self._stats = _read_stats(db)
 
-    @classmethod
-    def from_terms(cls, docs: Iterable[tuple[str, list[str]]], version: str) -> LexicalIndex:
-        """The index of documents already split into terms (as assistant.text.terms does)."""
-        bm25s = _bm25s()
-        ids: list[str] = []
-        tokens: list[list[str]] = []
-        for cid, doc_terms in docs:
-            ids.append(cid)
-            tokens.append(doc_terms or ["\u2205"])
-        bm25 = bm25s.BM25()
-        if tokens:
-            bm25.index(tokens, show_progress=False)
-        return cls(bm25, ids, version)
-
-    def save(self, directory: Path) -> None:
-        """Write the index beside `directory`, then swap it in (readers never see half)."""
-        _remove_abandoned_scratch(directory)
-        scratch = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        tmp = directory.with_name(f"{directory.name}.tmp-{scratch}")
-        tmp.mkdir(parents=True)
-        if self.ids:
-            self._bm25.save(str(tmp))
-        (tmp / "ids.json").write_text(json.dumps(self.ids))
-        (tmp / "version.txt").write_text(f"{self.version}:{TERMS_VERSION}")
-        sizes = {f.name: f.stat().st_size for f in sorted(tmp.iterdir())}
-        (tmp / MANIFEST).write_text(json.dumps(sizes, indent=0))
-        old = directory.with_name(f"{directory.name}.old-{scratch}")
-        with suppress(FileNotFoundError):  # nothing saved yet
-            directory.rename(old)
-        try:
-            tmp.rename(directory)
-        except OSError:  # another process saved the same index a moment ago
-            shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
+    # -- opening ----------------------------------------------------------------
 
     @classmethod
-    def load(cls, directory: Path, version: str) -> LexicalIndex | None:
-        """The saved index when it matches the store's version, else None.
-
-        Damaged files (empty, short, unreadable, inconsistent) also give None, with a
-        warning: the caller rebuilds the index from the store.
-        """
-        try:
-            saved = (directory / "version.txt").read_text()
-        except FileNotFoundError:
-            return None  # never saved
-        except (OSError, ValueError) as exc:
-            return _damaged(directory, f"version.txt: {exc}")
-        if saved != f"{version}:{TERMS_VERSION}":
-            if not _VERSION_TAG.fullmatch(saved):
-                return _damaged(directory, f"version.txt reads {saved[:40]!r}")
-            return None  # saved for another state of the store
-        try:
-            _check_sizes(directory)
-            ids = json.loads((directory / "ids.json").read_text())
-            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-                raise ValueError("ids.json is not a list of chunk ids")
-            bm25s = _bm25s()
-            bm25 = bm25s.BM25.load(str(directory), mmap=True) if ids else bm25s.BM25()
-            index = cls(bm25, ids, version)
-            index._check_shape()
-        except Exception as exc:  # bm25s and numpy raise many kinds on damaged files
-            return _damaged(directory, f"{type(exc).__name__}: {exc}")
-        return index
-
-    def _check_shape(self) -> None:
-        """The loaded arrays agree with each other and with the chunk ids."""
-        scores = getattr(self._bm25, "scores", None)
-        if not self.ids:
-            return
-        if not scores or "indptr" not in scores:
-            raise ValueError("no score matrix")
-        indptr = np.asarray(scores["indptr"])
-        if int(scores.get("num_docs", -1)) != len(self.ids):
-            raise ValueError(f"{scores.get('num_docs')} documents for {len(self.ids)} ids")
-        lists, vocab = len(indptr) - 1, len(self._vocab)
-        if not vocab - 1 <= lists <= vocab:  # bm25s adds an empty term without a list
-            raise ValueError(f"{lists} posting lists for {vocab} terms")
-        if not len(scores["data"]) == len(scores["indices"]) == int(indptr[-1]):
-            raise ValueError("posting lists of different lengths")
+    def open(cls, path: Path, *, reset: bool = False) -> LexicalIndex:
+        """The index at path, created empty when missing, built for other terms or another
+        format, or when reset; a damaged file is replaced by an empty one, with a warning.
+        An empty index has no store version: the caller fills it from the store."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not reset:
+            try:
+                _check(path)
+                return cls(path)
+            except FileNotFoundError:
+                pass
+            except _Stale:
+                log.info("the keyword index at %s was built for other terms; rebuilding", path)
+            except DamagedKeywordIndex as exc:
+                log.warning(
+                    "the keyword index at %s is damaged (%s); rebuilding it from the store",
+                    path,
+                    str(exc).splitlines()[0][:200] if str(exc) else "unreadable",
+                )
+        with _file_lock(path, fcntl.LOCK_EX):
+            if not reset:  # another process may have replaced it meanwhile
+                with suppress(FileNotFoundError, _Stale, DamagedKeywordIndex):
+                    _check(path)
+                    return cls(path)
+            _create(path)
+        return cls(path)
 
     # -- querying -----------------------------------------------------------------
 
     def search(self, query_terms: list[str], k: int) -> list[tuple[str, float]]:
         """The k best-scoring chunks (score > 0), best first; ties go to the earlier chunk."""
-        known = [t for t in query_terms if t in self._vocab]
-        if not known or not self.ids or k <= 0:
+        if k <= 0 or not query_terms:
             return []
-        scores = self._bm25.get_scores(known)
-        return [(self.ids[i], float(scores[i])) for i in top_positive(scores, k)]
+        try:
+            with self._snapshot() as (db, stats):
+                return self._search(db, stats, query_terms, k)
+        except sqlite3.Error as exc:
+            self._unreadable(exc)
+            return []
+
+    def _search(
+        self, db: sqlite3.Connection, stats: Stats, query_terms: list[str], k: int
+    ) -> list[tuple[str, float]]:
+        wanted = list(dict.fromkeys(query_terms))
+        df = dict(_select_in(db, "SELECT term, df FROM terms WHERE term IN ({})", wanted))
+        known = [t for t in query_terms if df.get(t, 0) > 0]
+        if not known or not stats.docs:
+            return []
+        blocks: dict[str, list[bytes]] = {}
+        sql = "SELECT term, data FROM postings WHERE term IN ({}) ORDER BY term, first"
+        for term, data in _select_in(db, sql, list(dict.fromkeys(known))):
+            blocks.setdefault(term, []).append(data)
+        avgdl = np.float64(stats.length) / stats.docs  # as bm25s's mean of the lengths
+        scores = np.zeros(stats.next_doc, dtype=np.float32)
+        parts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for term in known:  # in query order, repeats included, as bm25s summed them
+            if term not in parts:
+                parts[term] = _term_scores(blocks.get(term, []), df[term], stats.docs, avgdl)
+            docs, values = parts[term]
+            scores[docs] += values
+        return _best_live(db, scores, k)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency; a term the corpus never uses gets the highest."""
-        n = max(len(self.ids), 1)
-        df = self._df.get(term, 0)
+        n = max(self._stats.docs, 1)
+        df = self._frequency(term)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def rare_idf(self) -> float:
         """The idf of a term found in a single chunk: the scale unknown terms are weighed on."""
-        n = max(len(self.ids), 1)
+        n = max(self._stats.docs, 1)
         return math.log(1 + (n - 0.5) / 1.5)
 
     def knows(self, term: str) -> bool:
-        return self._df.get(term, 0) > 0
+        return self._frequency(term) > 0
+
+    def _frequency(self, term: str) -> int:
+        cache = self._df
+        if term not in cache:
+            try:
+                with self._reader() as db:
+                    row = db.execute("SELECT df FROM terms WHERE term = ?", (term,)).fetchone()
+            except sqlite3.Error as exc:
+                self._unreadable(exc)
+                return 0
+            cache[term] = int(row[0]) if row else 0
+        return cache[term]
+
+    # -- the ledger -----------------------------------------------------------------
 
     @property
-    def _vocab(self) -> dict[str, int]:
-        return getattr(self._bm25, "vocab_dict", None) or {}
+    def store_version(self) -> str:
+        """The store version this index is known to match; "" when none."""
+        with self._reader() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'store_version'").fetchone()
+        return str(row[0]) if row else ""
 
-    def _document_frequencies(self) -> dict[str, int]:
-        scores = getattr(self._bm25, "scores", None)
-        if not scores or "indptr" not in scores:
-            return {}
-        counts = np.diff(np.asarray(scores["indptr"]))
-        return {term: int(counts[i]) for term, i in self._vocab.items() if i < len(counts)}
+    def heads(self) -> dict[str, dict[str, Any]]:
+        """Per article key, what the store's head chunk records (see Changes.put)."""
+        with self._reader() as db:
+            return {
+                key: json.loads(head) for key, head in db.execute("SELECT key, head FROM articles")
+            }
+
+    def documents(self) -> dict[str, list[str]]:
+        """Every indexed chunk's terms, by chunk id."""
+        with self._reader() as db:
+            return {cid: text.split() for cid, text in db.execute("SELECT id, terms FROM chunks")}
+
+    def stats(self) -> Stats:
+        with self._reader() as db:
+            return _read_stats(db)
+
+    # -- changing -------------------------------------------------------------------
+
+    def changes(self, flush_chunks: int | None = None) -> Changes:
+        return Changes(self, flush_chunks or FLUSH_CHUNKS)
+
+    def forget_store_version(self) -> None:
+        """Record that the store is about to change: until a later flush names the new
+        version, whoever opens this index compares it with the store."""
+        self.changes().flush(store_version="")
+
+    def _apply(
+        self,
+        heads: Mapping[str, Mapping[str, Any]],
+        chunks: Sequence[tuple[str, str, str]],
+        remove: Collection[str],
+        relocate: Mapping[str, Mapping[str, Any]],
+        store_version: str | None,
+    ) -> None:
+        """One transaction: the articles in `heads` get exactly `chunks` (id, article key,
+        space-joined terms, in index order), `remove` are dropped, `relocate` get a new head
+        record, and the store version is recorded when given."""
+        with self._writing(checkpoint=store_version is not None) as db:
+            stats = _read_stats(db)
+            docs, length, next_doc, leftover = (
+                stats.docs,
+                stats.length,
+                stats.next_doc,
+                stats.leftover,
+            )
+            delta: Counter[str] = Counter()
+            replaced = [*heads, *remove]
+            ids = dict(_select_in(db, "SELECT key, id FROM articles WHERE key IN ({})", replaced))
+            if ids:
+                sql = "SELECT doc, terms FROM chunks WHERE article IN ({})"
+                for _, text in _select_in(db, sql, list(ids.values())):
+                    tokens = text.split()
+                    delta.subtract(set(tokens))
+                    docs, length, leftover = docs - 1, length - len(tokens), leftover + 1
+                for batch in _batched(list(ids.values())):
+                    marks = ",".join("?" * len(batch))
+                    db.execute(f"DELETE FROM chunks WHERE article IN ({marks})", batch)
+            gone = [(key,) for key in remove if key in ids]
+            db.executemany("DELETE FROM articles WHERE key = ?", gone)
+            db.executemany(
+                "INSERT INTO articles(key, head) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET head = excluded.head",
+                [(key, json.dumps(dict(head), sort_keys=True)) for key, head in heads.items()],
+            )
+            db.executemany(
+                "UPDATE articles SET head = ? WHERE key = ?",
+                [(json.dumps(dict(h), sort_keys=True), key) for key, h in relocate.items()],
+            )
+            if chunks:
+                owner = dict(
+                    _select_in(db, "SELECT key, id FROM articles WHERE key IN ({})", list(heads))
+                )
+                rows = []
+                for doc, (cid, key, text) in enumerate(chunks, start=next_doc):
+                    rows.append((doc, cid, owner[key], text or EMPTY))
+                db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?)", rows)
+                postings = _postings((doc, text) for doc, _, _, text in rows)
+                for term, block in postings.items():
+                    delta[term] += len(block[0])
+                docs += len(rows)
+                length += sum(len(text.split()) for _, _, _, text in rows)
+                next_doc += len(rows)
+                _add_blocks(db, postings)
+            _count_documents(db, delta)
+            values = {
+                "docs": docs,
+                "length": length,
+                "next_doc": next_doc,
+                "leftover": leftover,
+                "generation": stats.generation + 1,
+            }
+            if store_version is not None:
+                values["store_version"] = store_version
+            _write_meta(db, values)
+            if leftover > LEFTOVER_SHARE * max(docs, 1):
+                _rebuild_postings(db)
+
+    # -- connections --------------------------------------------------------------------
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """This thread's read-only connection, reopened when the file was replaced. Read-only
+        connections never checkpoint or delete the WAL, so they are safe to leave open."""
+        held = getattr(self._local, "db", None)
+        try:
+            inode = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            inode = None
+        if held is None or held[1] != inode:
+            if held is not None:
+                held[0].close()
+            db = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                timeout=BUSY_SECONDS,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            held = self._local.db = (db, inode)
+        yield held[0]
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[tuple[sqlite3.Connection, Stats]]:
+        with self._reader() as db:
+            db.execute("BEGIN")
+            try:
+                stats = _read_stats(db)
+                if stats != self._stats:  # changed since: cached frequencies are stale
+                    self._df = {}
+                    self._stats = stats
+                yield db, stats
+            finally:
+                db.execute("COMMIT")
+
+    @contextmanager
+    def _writing(self, *, checkpoint: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE: the write lock up front), on a connection of
+        its own, under a shared file lock that keeps replacing the file out. `checkpoint`:
+        then copy the WAL into the file and empty it (unless a reader holds it)."""
+        with _file_lock(self.path, fcntl.LOCK_SH):
+            db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+                if checkpoint:
+                    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                db.close()
+
+    def close(self) -> None:
+        held = getattr(self._local, "db", None)
+        if held is not None:
+            held[0].close()
+            self._local.db = None
+
+    def _unreadable(self, exc: BaseException) -> None:
+        if not self._complained:
+            self._complained = True
+            log.warning(
+                "the keyword index at %s cannot be read (%s); searching without it until "
+                "the next ingest or start rebuilds it",
+                self.path,
+                str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
+            )
+
+
+class Changes:
+    """Article changes for a keyword index, written in transactions of about
+    `flush_chunks` chunks: each transaction holds whole articles."""
+
+    def __init__(self, index: LexicalIndex, flush_chunks: int) -> None:
+        self._index = index
+        self._flush_chunks = flush_chunks
+        self._heads: dict[str, dict[str, Any]] = {}
+        self._chunks: list[tuple[str, str, str]] = []
+        self._remove: set[str] = set()
+        self._relocate: dict[str, dict[str, Any]] = {}
+
+    def put(
+        self,
+        heads: Mapping[str, Mapping[str, Any]],
+        chunks: Iterable[tuple[str, str, Sequence[str]]],
+    ) -> None:
+        """Give the articles of `heads` (key -> the head record the ledger keeps) exactly
+        these chunks: (chunk id, article key, terms), in the order they are indexed."""
+        self._heads.update({key: dict(head) for key, head in heads.items()})
+        self._chunks.extend((cid, key, " ".join(doc_terms)) for cid, key, doc_terms in chunks)
+        if len(self._chunks) >= self._flush_chunks:
+            self.flush()
+
+    def remove(self, key: str) -> None:
+        self._remove.add(key)
+
+    def relocate(self, key: str, head: Mapping[str, Any]) -> None:
+        """A new head record for an article whose chunks stay as they are."""
+        self._relocate[key] = dict(head)
+
+    def flush(self, *, store_version: str | None = None) -> None:
+        """Write what waits, and the store version when given, in one transaction."""
+        if not (self._heads or self._remove or self._relocate or store_version is not None):
+            return
+        self._index._apply(self._heads, self._chunks, self._remove, self._relocate, store_version)
+        self._heads, self._chunks, self._remove, self._relocate = {}, [], set(), {}
+
+
+# -- scoring ----------------------------------------------------------------------------
+
+
+def _term_scores(
+    blocks: list[bytes], df: int, n: int, avgdl: np.float64
+) -> tuple[np.ndarray, np.ndarray]:
+    """(chunk numbers, float32 scores) of one term: bm25s's "lucene" BM25, computed as it
+    computed it (idf rounded to float32, the tf part in float64, the product to float32)."""
+    if not blocks:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+    columns = np.concatenate([_decode(data) for data in blocks], axis=1)
+    docs, tf, lengths = columns[0], columns[1].astype(np.float32), columns[2]
+    idf = np.float32(math.log(1 + (n - df + 0.5) / (df + 0.5)))
+    tfc = tf / (K1 * ((1 - B) + B * lengths / avgdl) + tf)
+    return docs, (idf * tfc).astype(np.float32)
+
+
+def _best_live(db: sqlite3.Connection, scores: np.ndarray, k: int) -> list[tuple[str, float]]:
+    """The k best chunks that are still indexed (a removed chunk's postings linger)."""
+    wanted = k
+    while True:
+        order = top_positive(scores, wanted)
+        ids = dict(_select_in(db, "SELECT doc, id FROM chunks WHERE doc IN ({})", order))
+        live = [(ids[doc], float(scores[doc])) for doc in order if doc in ids]
+        if len(live) >= k or len(order) < wanted:
+            return live[:k]
+        wanted = 2 * wanted + len(order) - len(live)
 
 
 def top_positive(scores: np.ndarray, k: int) -> list[int]:
     """Positions of the k highest positive scores, best first, ties by position.
 
-    bm25s's own top-k runs argpartition over every chunk; with most scores zero that is
-    ~5 ms at 200,000 chunks. Selecting among the non-zero scores first is ~0.3 ms.
+    A full argpartition over every chunk is ~5 ms at 200,000 chunks; with most scores zero,
+    selecting among the non-zero scores first is ~0.3 ms.
     """
     hits = np.flatnonzero(scores > 0)
     if len(hits) > k:
@@ -182,45 +452,163 @@ def top_positive(scores: np.ndarray, k: int) -> list[int]:
     return [int(i) for i in hits[order[:k]]]
 
 
-def _check_sizes(directory: Path) -> None:
-    """Every file has the size it was saved with (when the save recorded them)."""
-    try:
-        sizes = json.loads((directory / MANIFEST).read_text())
-    except FileNotFoundError:
-        return  # saved before manifests; the other checks still apply
-    if not isinstance(sizes, dict):
-        raise ValueError(f"{MANIFEST} is not a mapping")
-    for name, size in sizes.items():
-        actual = (directory / name).stat().st_size
-        if actual != size:
-            raise ValueError(f"{name} has {actual} bytes, {size} when saved")
+# -- postings -------------------------------------------------------------------------
 
 
-def _damaged(directory: Path, reason: str) -> None:
-    log.warning(
-        "the keyword index at %s is damaged (%s); rebuilding it from the store",
-        directory,
-        reason.splitlines()[0][:200] if reason else "unreadable",
+def _postings(docs: Iterable[tuple[int, str]]) -> dict[str, np.ndarray]:
+    """Per term, a block: int32 rows (chunk numbers, term frequencies, chunk lengths)."""
+    lists: dict[str, list[tuple[int, int, int]]] = {}
+    for doc, text in docs:
+        tokens = text.split()
+        for term, tf in Counter(tokens).items():
+            lists.setdefault(term, []).append((doc, tf, len(tokens)))
+    return {term: np.array(rows, dtype="<i4").T.copy() for term, rows in lists.items()}
+
+
+def _decode(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype="<i4").reshape(3, -1)
+
+
+def _add_blocks(db: sqlite3.Connection, postings: Mapping[str, np.ndarray]) -> None:
+    """Append each term's new block, merging it with the newest blocks no bigger than the
+    merged result (a binary counter: O(log n) blocks per term)."""
+    existing: dict[str, list[tuple[int, int]]] = {}
+    sql = "SELECT term, first, size FROM postings WHERE term IN ({}) ORDER BY term, first"
+    for term, first, size in _select_in(db, sql, list(postings)):
+        existing.setdefault(term, []).append((first, size))
+    rows = []
+    for term, block in postings.items():
+        older = existing.get(term, [])
+        first, size, merged = int(block[0, 0]), block.shape[1], None
+        while older and older[-1][1] <= size:
+            first, extra = older.pop()
+            size += extra
+            merged = first
+        if merged is None:
+            rows.append((term, first, size, block.tobytes()))
+            continue
+        parts = [
+            _decode(data)
+            for (data,) in db.execute(
+                "SELECT data FROM postings WHERE term = ? AND first >= ? ORDER BY first",
+                (term, merged),
+            )
+        ]
+        db.execute("DELETE FROM postings WHERE term = ? AND first >= ?", (term, merged))
+        whole = np.concatenate([*parts, block], axis=1)
+        rows.append((term, merged, size, np.ascontiguousarray(whole).tobytes()))
+    db.executemany("INSERT INTO postings VALUES (?, ?, ?, ?)", rows)
+
+
+def _rebuild_postings(db: sqlite3.Connection) -> None:
+    """Renumber the chunks 1..n in their order and rebuild every block from their terms:
+    the removed chunks' postings go."""
+    rows = db.execute("SELECT id, article, terms FROM chunks ORDER BY doc").fetchall()
+    db.execute("DELETE FROM chunks")
+    db.execute("DELETE FROM postings")
+    numbered = [(doc, cid, article, text) for doc, (cid, article, text) in enumerate(rows, 1)]
+    db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?)", numbered)
+    postings = _postings((doc, text) for doc, _, _, text in numbered)
+    db.executemany(
+        "INSERT INTO postings VALUES (?, ?, ?, ?)",
+        [(t, int(b[0, 0]), b.shape[1], b.tobytes()) for t, b in postings.items()],
     )
-    return None
+    _write_meta(db, {"next_doc": len(numbered) + 1, "leftover": 0})
 
 
-def _remove_abandoned_scratch(directory: Path) -> None:
-    """Half-written copies left by processes that died while saving."""
-    if not directory.parent.is_dir():
-        return
-    prefix = directory.name
-    for entry in directory.parent.iterdir():
-        match = _SCRATCH.fullmatch(entry.name[len(prefix) :])
-        if entry.name.startswith(prefix) and match and not _alive(int(match.group(1))):
-            shutil.rmtree(entry, ignore_errors=True)
+def _count_documents(db: sqlite3.Connection, delta: Mapping[str, int]) -> None:
+    changed = [(term, n) for term, n in delta.items() if n]
+    db.executemany(
+        "INSERT INTO terms VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+        changed,
+    )
+    db.executemany(
+        "DELETE FROM terms WHERE term = ? AND df <= 0", [(t,) for t, n in changed if n < 0]
+    )
 
 
-def _alive(pid: int) -> bool:
+# -- the file --------------------------------------------------------------------------
+
+
+class _Stale(Exception):
+    """A sound index built for other terms or in another format."""
+
+
+def _check(path: Path) -> None:
+    """Raise FileNotFoundError, _Stale or DamagedKeywordIndex unless path is a sound index.
+
+    Cheap checks (no full scan): the header, the tables, the bookkeeping, the chunk count
+    and, when no WAL is pending, the file's length against its page count.
+    """
+    if not path.exists():
+        raise FileNotFoundError(path)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_SECONDS)
+        try:
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+            if meta.get("format") != FORMAT or meta.get("terms") != TERMS_VERSION:
+                if set(_STATS) <= set(meta):
+                    raise _Stale()
+                raise DamagedKeywordIndex(f"its bookkeeping reads {sorted(meta)[:8]}")
+            stats = _read_stats(db)
+            (chunks,) = db.execute("SELECT count(*) FROM chunks").fetchone()
+            if chunks != stats.docs:
+                raise DamagedKeywordIndex(f"{chunks} chunks stored, {stats.docs} recorded")
+            wal = path.with_name(path.name + "-wal")
+            if not wal.exists() or wal.stat().st_size == 0:
+                (pages,) = db.execute("PRAGMA page_count").fetchone()
+                (page_size,) = db.execute("PRAGMA page_size").fetchone()
+                if pages * page_size > path.stat().st_size:
+                    raise DamagedKeywordIndex(
+                        f"{path.stat().st_size} bytes, {pages * page_size} expected"
+                    )
+        finally:
+            db.close()
+    except (sqlite3.Error, ValueError, KeyError) as exc:
+        raise DamagedKeywordIndex(f"{type(exc).__name__}: {exc}") from None
+
+
+def _create(path: Path) -> None:
+    """A new, empty index file in place of whatever is there (call under the file lock)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with suppress(FileNotFoundError):
+            path.with_name(path.name + suffix).unlink()
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(f"BEGIN; {SCHEMA} COMMIT;")
+    finally:
+        db.close()
+
+
+@contextmanager
+def _file_lock(path: Path, mode: int) -> Iterator[None]:
+    """Writers share it; replacing the file takes it alone (no writer has the old file open)."""
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, mode)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _read_stats(db: sqlite3.Connection) -> Stats:
+    meta = dict(db.execute("SELECT key, value FROM meta"))
+    return Stats(**{name: int(meta[name]) for name in _STATS})
+
+
+def _write_meta(db: sqlite3.Connection, values: Mapping[str, object]) -> None:
+    db.executemany(
+        "UPDATE meta SET value = ? WHERE key = ?", [(str(v), k) for k, v in values.items()]
+    )
+
+
+def _batched(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), _PARAMS):
+        yield values[start : start + _PARAMS]
+
+
+def _select_in(db: sqlite3.Connection, sql: str, values: Sequence[Any]) -> Iterator[tuple]:
+    """Rows of `sql`, whose one "IN ({})" gets `values` in lists SQLite accepts."""
+    for batch in _batched(values):
+        yield from db.execute(sql.format(",".join("?" * len(batch))), batch)

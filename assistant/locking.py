@@ -54,6 +54,23 @@ def ingest_lock(
         os.close(fd)
 
 
+@contextmanager
+def ingest_lock_if_free(data_dir: Path) -> Iterator[bool]:
+    """The data directory's ingest lock if no one holds it (True), else nothing (False);
+    never waits. For a process that may bring a cache up to date unless an ingest is doing it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        held = _try_lock(fd)
+        try:
+            yield held
+        finally:
+            if held:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def _try_lock(fd: int) -> bool:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

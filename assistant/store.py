@@ -51,7 +51,8 @@ class StoreInfo:
 
     `settled` is False from the moment an ingest starts writing until its bookkeeping is
     done; meanwhile (or for good, if it crashed) the counts come from the stored chunks
-    and `version` is "" (nothing cached against the store may be trusted).
+    and `version` is "" (nothing cached against the store may be trusted). `marker` is the
+    recorded version even then: every begin_changes and mark_changed writes a new one.
     """
 
     articles: int
@@ -63,6 +64,7 @@ class StoreInfo:
     embed_dim: int
     format: str = STORE_FORMAT
     settled: bool = True
+    marker: str = ""
 
 
 def _chroma_settings():  # type: ignore[no-untyped-def]
@@ -280,7 +282,14 @@ class ChunkStore:
             embed_dim=int(meta.get("embed_dim", 0)),
             format=str(meta.get("format", "1")),
             settled=settled,
+            marker=str(meta.get("version", "")),
         )
+
+    def refresh(self) -> StoreInfo:
+        """What the collection records now, read again (another process may have changed it
+        since this one opened it): one small read, never the chunks. Counts as recorded."""
+        self._collection = None
+        return self.info(derive=False)
 
     def check_embedder(self, *, backend: str, model: str, dim: int | None) -> None:
         info = self.info()
@@ -293,9 +302,12 @@ class ChunkStore:
                 "run `assistant ingest --rebuild` to rebuild it"
             )
 
-    def begin_changes(self) -> None:
-        """Record, before the first write, that the store is changing (see StoreInfo)."""
-        self._set_metadata(version=uuid.uuid4().hex, settled=False)
+    def begin_changes(self) -> str:
+        """Record, before the first write, that the store is changing (see StoreInfo); the
+        marker written, which another writer's changes would replace."""
+        marker = uuid.uuid4().hex
+        self._set_metadata(version=marker, settled=False)
+        return marker
 
     def check_format(self) -> None:
         """Refuse to update an index whose chunk ids follow an older scheme."""
@@ -331,7 +343,7 @@ class ChunkStore:
         """First-chunk metadata of every article: its hash and chunk count."""
         heads: dict[str, dict[str, Any]] = {}
         for _, meta in self._scan(where={"chunk_index": 0}, documents=False):
-            heads[str(meta.get("doc_id") or meta["source"])] = meta
+            heads[article_key(meta)] = meta
         return heads
 
     def count_articles(self, batch: int = 5000) -> int:
@@ -454,6 +466,11 @@ class ChunkStore:
 
     def _unavailable(self, exc: BaseException) -> AssistantError:
         return store_error(self._settings, exc)
+
+
+def article_key(meta: dict[str, Any]) -> str:
+    """The article (Article.key) a chunk belongs to, from its metadata."""
+    return str(meta.get("doc_id") or meta["source"])
 
 
 def _is_not_found(exc: BaseException) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.store import ChunkStore
 from tests.fakes.openai_server import FakeOpenAIServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,34 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+
+
+class CountingStore(ChunkStore):
+    """A real store that notes every read of articles or chunks back from it."""
+
+    def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**kwargs)
+        self.calls: list[str] = []
+        self.fetched: list[str] = []
+
+    def article_heads(self):  # type: ignore[no-untyped-def]
+        self.calls.append("article_heads")
+        return super().article_heads()
+
+    def scan_documents(self, batch: int = 5000):  # type: ignore[no-untyped-def]
+        self.calls.append("scan_documents")
+        return super().scan_documents(batch)
+
+    def get(self, ids):  # type: ignore[no-untyped-def]
+        self.calls.append("get")
+        self.fetched.extend(ids)
+        return super().get(ids)
+
+
+def keyword_file(data_dir: Path) -> Path:
+    """The keyword index (assistant.lexical) of a data directory: its one database."""
+    [path] = (data_dir / "bm25").glob("*.sqlite3")
+    return path
 
 
 @pytest.fixture(scope="session")

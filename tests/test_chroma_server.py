@@ -29,8 +29,9 @@ from assistant.corpus import load_corpus
 from assistant.embeddings import WordLlamaEmbedder
 from assistant.engine import Assistant, ingest
 from assistant.errors import IndexStateError, StoreUnavailableError
+from assistant.lexical import LexicalIndex
 from assistant.settings import Settings, load_settings
-from tests.conftest import ROOT, SOURCES
+from tests.conftest import ROOT, SOURCES, keyword_file
 
 CHROMA = Path(sys.executable).parent / "chroma"
 QUESTION = "What limit does the draft set on Ukraine's armed forces?"
@@ -161,8 +162,7 @@ def test_engine_ingests_into_the_server_and_answers_as_embedded_does(
     assert (report.added, report.chunks_total) == (2, report.chunks_written)
     assert chroma_server.collection(remote.collection).count() == report.chunks_total
     assert not (tmp_path / "remote" / "chroma").exists()  # nothing went to a local store
-    saved = [p.name for p in (tmp_path / "remote" / "bm25").iterdir()]
-    assert len(saved) == 1 and saved[0].startswith(f"{remote.collection}-")
+    assert keyword_file(tmp_path / "remote").name.startswith(f"{remote.collection}-")
 
     on_server = Assistant.open(remote)
     embedded = Assistant.open(settings.model_copy(update={"candidate_k": 100}))
@@ -346,7 +346,7 @@ def test_worker_process_prepares_exactly_what_this_process_does(
     chroma_server: ChromaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     articles = load_corpus([SOURCES]).articles
-    options = indexing.PrepareOptions(chunk_tokens=80, batch_chunks=16, with_terms=True)
+    options = indexing.PrepareOptions(chunk_tokens=80, batch_chunks=16)
     here = list(indexing.prepare_batches(articles, options, WordLlamaEmbedder().embed))
     there = list(indexing.prepared_in_worker(articles, options, "l2_supercat_256"))
     assert len(here) == len(there) > 1
@@ -375,15 +375,15 @@ def test_worker_process_prepares_exactly_what_this_process_does(
     assert a["ids"] == b["ids"] and a["documents"] == b["documents"]
     assert a["metadatas"] == b["metadatas"]
     assert np.array_equal(np.asarray(a["embeddings"]), np.asarray(b["embeddings"]))
-    ids = [
-        json.loads(next((root / "bm25").iterdir()).joinpath("ids.json").read_text())
+    keywords = [
+        LexicalIndex.open(keyword_file(root)).documents()
         for root in (tmp_path / "a", tmp_path / "b")
     ]
-    assert ids[0] == ids[1] == a["ids"]
+    assert keywords[0] == keywords[1] and sorted(keywords[0]) == sorted(a["ids"])
 
 
 def test_a_failing_worker_is_a_clear_error() -> None:
     articles = load_corpus([SOURCES]).articles
-    options = indexing.PrepareOptions(chunk_tokens=0, batch_chunks=16, with_terms=False)
+    options = indexing.PrepareOptions(chunk_tokens=0, batch_chunks=16)
     with pytest.raises(IndexStateError, match="preparing chunks failed"):
         list(indexing.prepared_in_worker(articles, options, "l2_supercat_256"))

@@ -13,9 +13,10 @@ from assistant.embeddings import WordLlamaEmbedder
 from assistant.engine import Assistant, ingest
 from assistant.errors import EmbeddingMismatchError, IndexStateError
 from assistant.indexing import Indexer
+from assistant.lexical import LexicalIndex
 from assistant.settings import load_settings
 from assistant.store import STORE_FORMAT, ChunkStore
-from tests.conftest import SOURCES
+from tests.conftest import SOURCES, CountingStore, keyword_file
 from tests.fakes.openai_server import FakeOpenAIServer
 
 
@@ -80,10 +81,12 @@ def test_chunk_ids_are_deterministic_and_reruns_leave_no_duplicates(
     assert len(ids) == len(set(ids))
 
     # An interrupted write: the article's head chunk never landed, so the next run
-    # must redo the article and end in exactly the same state.
+    # must redo the article and end in exactly the same state. (An ingest marks the store
+    # as changing before its first write, so that is how a crash leaves it.)
     store = ChunkStore(settings=one)
     heads = store.article_heads()
     harbour = next(meta for source, meta in heads.items() if source.endswith("harbour.txt"))
+    store.begin_changes()
     store.collection.update(ids=[ids[0]], metadatas=[{**harbour, "doc_hash": "interrupted"}])
     report = ingest(one, [corpus])
     assert report.updated + report.added >= 1
@@ -175,18 +178,21 @@ def test_first_question_builds_the_index_with_progress(tmp_path: Path) -> None:
 
 def test_lexical_index_is_loaded_not_rebuilt_when_the_store_is_unchanged(data_dir: Path) -> None:
     settings = load_settings(data_dir=data_dir)
-    saved = next((data_dir / "bm25").iterdir())
-    before = (saved / "version.txt").stat().st_mtime_ns
-    store = ChunkStore(settings=settings)
+    saved = keyword_file(data_dir)
+    before = (saved.stat().st_mtime_ns, LexicalIndex.open(saved).stats())
+    store = CountingStore(settings=settings)
     indexer = Indexer(settings=settings, store=store, embedder=WordLlamaEmbedder())
     stages: list[str] = []
     indexer.ensure_lexical(store.info().version, progress=lambda s, d, t: stages.append(s))
-    assert stages == []
-    assert (saved / "version.txt").stat().st_mtime_ns == before
+    assert stages == [] and store.calls == []
+    assert (saved.stat().st_mtime_ns, LexicalIndex.open(saved).stats()) == before
 
+    # A new store version with the same articles: the ledgers are compared, nothing is read.
     store.mark_changed(articles=2, chunks=store.count())
-    indexer.ensure_lexical(store.info().version, progress=lambda s, d, t: stages.append(s))
-    assert "lexical index" in stages
+    keywords = indexer.ensure_lexical(store.info().version)
+    assert store.calls == ["article_heads"]
+    assert keywords.store_version == store.info().version
+    assert keywords.stats().docs == before[1].docs
 
 
 def test_index_copies_are_independent(data_dir: Path, tmp_path: Path) -> None:

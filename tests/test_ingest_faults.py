@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,9 +22,11 @@ import pytest
 from assistant import indexing
 from assistant.engine import ingest
 from assistant.errors import IndexStateError
+from assistant.lexical import LexicalIndex
 from assistant.locking import LOCK_FILE
 from assistant.settings import load_settings
 from assistant.store import ChunkStore
+from tests.conftest import keyword_file
 
 ASSISTANT = [sys.executable, "-m", "assistant.cli"]
 # Not a measurement: how long to wait for something that takes a second or two before
@@ -96,6 +99,10 @@ def stored_counts(data: Path) -> tuple[int, int, int, int]:
     store = ChunkStore(settings=load_settings(data_dir=data))
     info = store.info()
     return info.articles, info.chunks, len(store.article_heads()), store.count()
+
+
+def stored_ids(data: Path) -> list[str]:
+    return [cid for cid, _ in ChunkStore(settings=load_settings(data_dir=data)).scan_documents()]
 
 
 def summary(result: subprocess.CompletedProcess[str]) -> str:
@@ -198,6 +205,8 @@ def test_a_killed_ingest_leaves_no_process_behind(tmp_path: Path) -> None:
     again = cli("ingest", str(corpus), cwd=tmp_path, data=tmp_path / "data")
     _, _, articles, chunks = stored_counts(tmp_path / "data")
     assert articles == indexing.WORKER_MIN_ARTICLES + 60 and chunks == in_index(again)
+    keywords = LexicalIndex.open(keyword_file(tmp_path / "data")).documents()
+    assert set(keywords) == set(stored_ids(tmp_path / "data"))
 
 
 # -- bookkeeping -----------------------------------------------------------------------------
@@ -234,8 +243,8 @@ def test_a_crash_between_the_writes_and_the_bookkeeping_keeps_the_counts_right(
     assert summary(again).startswith(f"0 added, 0 updated, {before + 4} unchanged, 0 removed")
     assert in_index(again) == chunks
     assert stored_counts(data) == (before + 4, chunks, before + 4, chunks)
-    ids = json.loads((data / "bm25" / "articles" / "ids.json").read_text())
-    assert len(ids) == chunks  # the keyword index covers what the crashed ingest wrote
+    # The keyword index covers what the crashed ingest wrote.
+    assert set(LexicalIndex.open(keyword_file(data)).documents()) == set(stored_ids(data))
     chat = cli("chat", cwd=tmp_path, data=data)
     assert "did not finish" not in chat.stderr
 
@@ -386,26 +395,31 @@ def _empty(path: Path) -> None:
     path.write_bytes(b"")
 
 
+def _scramble_header(path: Path) -> None:
+    with path.open("r+b") as damaged:
+        damaged.write(b"not an index" * 8)
+
+
+def _drop_the_bookkeeping(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM meta WHERE key = 'docs'")
+
+
+def _lose_chunks(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM chunks WHERE doc % 2 = 0")
+
+
 @pytest.mark.parametrize(
-    ("name", "damage", "keep_manifest"),
-    [
-        ("data.csc.index.npy", _truncate, True),
-        ("indptr.csc.index.npy", _truncate, False),  # as saved before size manifests
-        ("vocab.index.json", _empty, False),
-        ("ids.json", _empty, True),
-        ("version.txt", _empty, True),
-    ],
+    "damage", [_truncate, _empty, _scramble_header, _drop_the_bookkeeping, _lose_chunks]
 )
 def test_a_damaged_keyword_index_repairs_itself_on_the_next_question(
-    tmp_path: Path, name: str, damage, keep_manifest: bool
+    tmp_path: Path, damage
 ) -> None:  # type: ignore[no-untyped-def]
     corpus = write_articles(tmp_path / "news", 4)
     data = tmp_path / "data"
     summary(cli("ingest", str(corpus), cwd=tmp_path, data=data))
-    saved = data / "bm25" / "articles"
-    if not keep_manifest:
-        (saved / "manifest.json").unlink()
-    damage(saved / name)
+    damage(keyword_file(data))
 
     first = cli("ask", QUESTION, cwd=tmp_path, data=data)
     assert first.returncode == 0, first.stderr
@@ -415,6 +429,20 @@ def test_a_damaged_keyword_index_repairs_itself_on_the_next_question(
     second = cli("ask", QUESTION, cwd=tmp_path, data=data)
     assert second.returncode == 0 and second.stderr == ""
     assert second.stdout == first.stdout
+    assert set(LexicalIndex.open(keyword_file(data)).documents()) == set(stored_ids(data))
+
+
+def test_a_missing_keyword_index_is_rebuilt_quietly(tmp_path: Path) -> None:
+    corpus = write_articles(tmp_path / "news", 4)
+    data = tmp_path / "data"
+    summary(cli("ingest", str(corpus), cwd=tmp_path, data=data))
+    shutil.rmtree(data / "bm25")
+
+    asked = cli("ask", QUESTION, cwd=tmp_path, data=data)
+    assert asked.returncode == 0, asked.stderr
+    assert "damaged" not in asked.stderr and "Traceback" not in asked.stderr
+    assert ANSWER in asked.stdout
+    assert set(LexicalIndex.open(keyword_file(data)).documents()) == set(stored_ids(data))
 
 
 # -- where the index lives ------------------------------------------------------------------------
