@@ -79,6 +79,15 @@ def compose_extractive(quotes: Sequence[Sequence[Sentence]]) -> tuple[str, list[
     return merge_same_sentences(" ".join(parts), citations)
 
 
+def in_quotation_marks(quote: str) -> str:
+    """A quote between quotation marks, once: a sentence that is itself a quotation
+    ("The size ... 600,000 personnel.") keeps its own marks rather than gaining a pair."""
+    text = quote.strip()
+    if len(text) > 1 and text[0] in '"“' and text[-1] in '"”' and balanced_quotes(text) == text:
+        return text
+    return f'"{text}"'
+
+
 def shown_quote(quote: str) -> str:
     """A source sentence as a reader sees it in an answer: Markdown emphasis, links and
     hard line wraps read as plain text, and a quotation it cuts shown whole. The

@@ -389,12 +389,13 @@ def source_line(citation: Citation) -> str:
 
 def format_related(answer: Answer, *, width: int | None = None) -> list[str]:
     """The passages offered with a decline: each quote, and where it is from."""
+    from assistant.citations import in_quotation_marks
     from assistant.provenance import origin
 
     lines = []
     for c in answer.related:
         lines += [
-            wrap(f'"{c.quote}"', width, first=f"  [{c.id}] ", indent="      "),
+            wrap(in_quotation_marks(c.quote), width, first=f"  [{c.id}] ", indent="      "),
             wrap(source_line(c), width, first="      ", indent="      "),
             f"      {origin(c)}",
         ]
@@ -404,6 +405,7 @@ def format_related(answer: Answer, *, width: int | None = None) -> list[str]:
 def format_sources(answer: Answer, *, width: int | None = None) -> str:
     """Each citation: its title, author and date, the article's link (or, without one, its
     path inside the corpus folder) and the quoted sentence."""
+    from assistant.citations import in_quotation_marks
     from assistant.provenance import origin
 
     if not answer.citations:
@@ -412,7 +414,7 @@ def format_sources(answer: Answer, *, width: int | None = None) -> str:
     for c in answer.citations:
         lines.append(wrap(source_line(c), width, first=f"[{c.id}] ", indent="    "))
         lines.append(f"    {origin(c)}")  # a link is never broken: terminals open it whole
-        lines.append(wrap(f'"{c.quote}"', width, first="    ", indent="    "))
+        lines.append(wrap(in_quotation_marks(c.quote), width, first="    ", indent="    "))
     return "\n".join(lines)
 
 

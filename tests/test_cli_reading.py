@@ -82,6 +82,16 @@ def test_json_citations_carry_url_author_and_the_path_inside_the_corpus(
 
 
 @pytest.mark.usefixtures("data_dir")
+def test_a_quoted_sentence_is_shown_in_one_pair_of_quotation_marks() -> None:
+    """The article quotes the draft: its sentence keeps its own marks, and gains none."""
+    shown = run("ask", ARMED_FORCES)
+    assert shown.returncode == 0, shown.stderr
+    sources = shown.stdout.split("Sources:")[1]
+    assert '\n    "The size of the Ukrainian Armed Forces will be limited to 600,000' in sources
+    assert '""' not in sources
+
+
+@pytest.mark.usefixtures("data_dir")
 def test_a_pipe_closed_before_the_answer_is_written_ends_quietly() -> None:
     """`assistant ask … | head -1` where head is gone before the answer comes."""
     for args in (["ask", ARMED_FORCES], ["ask", "--json", ARMED_FORCES]):

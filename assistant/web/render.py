@@ -14,6 +14,7 @@ from html import escape
 from typing import Literal
 
 from assistant.answer import Answer, Citation
+from assistant.citations import in_quotation_marks
 from assistant.provenance import byline, origin, safe_url, shown_path, shown_url
 from assistant.support import MARKER
 
@@ -295,7 +296,7 @@ def copy_text(answer: Answer) -> str:
             lines += [
                 f"[{c.id}] {c.title}{f' — {by}' if by else ''}",
                 f"    {origin(c)}",
-                f'    "{c.quote}"',
+                f"    {in_quotation_marks(c.quote)}",
             ]
     return "\n".join(lines)
 
