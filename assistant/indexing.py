@@ -195,6 +195,7 @@ class Indexer:
             )
         keywords = self._open_keywords()
         self._sync_unless_ingesting(keywords, version, progress)
+        keywords.stats()  # idf() and rare_idf() as the index is now
         return keywords
 
     def sync_lexical(self, progress: Progress = no_progress) -> bool:

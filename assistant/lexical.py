@@ -86,8 +86,9 @@ class LexicalIndex:
     """The keyword index at `path`. Open it with LexicalIndex.open().
 
     Reads use one read-only connection per thread; each search is one read transaction.
-    idf() and knows() serve document frequencies cached for the generation the last
-    search saw (a change committed since is picked up by the next search).
+    idf(), knows() and rare_idf() follow the counts as last seen: by a search, a change
+    made through this object, or stats(); a change another process committed since is
+    picked up by the next of these. Document frequencies are cached until then.
     """
 
     def __init__(self, path: Path) -> None:
@@ -211,8 +212,15 @@ class LexicalIndex:
             return {cid: text.split() for cid, text in db.execute("SELECT id, terms FROM chunks")}
 
     def stats(self) -> Stats:
+        """The counts as committed now; idf(), knows() and rare_idf() follow them from here."""
         with self._reader() as db:
-            return _read_stats(db)
+            return self._observe(_read_stats(db))
+
+    def _observe(self, stats: Stats) -> Stats:
+        if stats != self._stats:  # changed since: cached frequencies are stale
+            self._df = {}
+            self._stats = stats
+        return stats
 
     # -- changing -------------------------------------------------------------------
 
@@ -294,6 +302,7 @@ class LexicalIndex:
             _write_meta(db, values)
             if leftover > LEFTOVER_SHARE * max(docs, 1):
                 _rebuild_postings(db)
+        self.stats()  # what this process wrote, idf() and rare_idf() follow at once
 
     # -- connections --------------------------------------------------------------------
 
@@ -324,11 +333,7 @@ class LexicalIndex:
         with self._reader() as db:
             db.execute("BEGIN")
             try:
-                stats = _read_stats(db)
-                if stats != self._stats:  # changed since: cached frequencies are stale
-                    self._df = {}
-                    self._stats = stats
-                yield db, stats
+                yield db, self._observe(_read_stats(db))
             finally:
                 db.execute("COMMIT")
 

@@ -449,6 +449,32 @@ def test_a_file_that_goes_bad_under_a_reader_costs_keyword_results_not_the_quest
     assert "is damaged" in caplog.text
 
 
+def test_idf_follows_what_this_object_wrote_without_a_search_between(tmp_path: Path) -> None:
+    """The engine computes rare_idf() once, right after a first ingest in the same process."""
+    writer = LexicalIndex.open(tmp_path / "keywords.sqlite3")
+    put(writer, {f"a{i}": [(f"a{i}-00000", f"a{i}", ["common", f"own{i}"])] for i in range(9)})
+    fresh = LexicalIndex.open(tmp_path / "keywords.sqlite3")
+    assert writer.rare_idf() == fresh.rare_idf() != LexicalIndex.open(tmp_path / "x").rare_idf()
+    assert writer.idf("common") == fresh.idf("common") and writer.knows("own3")
+
+
+def test_the_engine_built_in_this_process_weighs_terms_as_a_reopened_index(
+    tmp_path: Path,
+) -> None:
+    news = tmp_path / "news"
+    for word in ("alpha", "bravo", "charlie"):
+        write(news, f"{word}.txt", story(word))
+    settings = load_settings(data_dir=tmp_path / "data", sources=[news])
+    indexer, store = indexer_for(settings)
+    indexer.ingest([news])
+    built = indexer.ensure_lexical(store.info().version)
+    reopened = LexicalIndex.open(keyword_file(tmp_path / "data"))
+    assert built.rare_idf() == reopened.rare_idf()
+    assert [built.idf(t) for t in ("alpha", "council", "nothing")] == [
+        reopened.idf(t) for t in ("alpha", "council", "nothing")
+    ]
+
+
 def test_the_flush_size_only_changes_how_many_transactions(tmp_path: Path) -> None:
     rng = random.Random(3)
     vocabulary = [f"w{i}" for i in range(40)]
