@@ -128,9 +128,13 @@ class Indexer:
         recorded = self._store.info(derive=False)
         keywords = self._open_keywords(reset=rebuild)
         self._sync(keywords, recorded.version, progress)
-        heads = keywords.heads()  # the store's, as the keyword index's ledger has them
+        # The store's heads, as the keyword index's ledger has them: of these articles and of
+        # the folders given (where a deleted file's article is found), not of every article.
+        folders = {corpus_name(corpus_root(p)) for p in paths if p.is_dir()}
+        heads = keywords.heads([a.key for a in articles], corpora=folders)
         todo, moved = self._plan(articles, heads, report)
-        gone = self._missing(paths, articles, heads)
+        gone = self._missing(folders, articles, heads)
+        stored_articles = keywords.article_count()
         fresh = self._store.count() == 0
         marker = ""
         if todo or gone:
@@ -141,7 +145,7 @@ class Indexer:
         self._remove(gone, heads, report, changes)
         self._relocate(moved, heads, changes)
         report.chunks_total = self._store.count()
-        report.articles_total = len(heads) + report.added - report.removed
+        report.articles_total = stored_articles + report.added - report.removed
         counted = (recorded.articles, recorded.chunks) == (
             report.articles_total,
             report.chunks_total,
@@ -368,15 +372,14 @@ class Indexer:
                 )
 
     def _missing(
-        self, paths: Sequence[Path], articles: list[Article], heads: dict[str, dict]
+        self, folders: set[str], articles: list[Article], heads: dict[str, dict]
     ) -> list[str]:
-        """Stored articles of the corpus folders given whose file is gone.
+        """Stored articles of the corpus folders given (by name) whose file is gone.
 
         A stored article belongs to the folder it was last ingested from (its `corpus`
         name). One whose file still exists but could not be read this time is kept, and so
         is everything when a single file, not a folder, is ingested.
         """
-        folders = {corpus_name(corpus_root(p)) for p in paths if p.is_dir()}
         present = {a.key for a in articles}
         return [
             key

@@ -42,7 +42,7 @@ import numpy as np
 
 from assistant.text import TERMS_VERSION
 
-FORMAT = "1"
+FORMAT = "2"
 K1, B = 1.5, 0.75  # bm25s's defaults, which built the keyword index before
 EMPTY = "\u2205"  # a chunk without terms is indexed as this one term, as bm25s had it
 LEFTOVER_SHARE = 0.25  # removed chunks' postings rebuilt away past this share of the chunks
@@ -52,7 +52,10 @@ _PARAMS = 10_000  # values per IN (...) list, well below SQLite's limit
 _STATS = ("docs", "length", "next_doc", "leftover", "generation")
 SCHEMA = f"""
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE articles(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, head TEXT NOT NULL);
+CREATE TABLE articles(
+    id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, corpus TEXT, head TEXT NOT NULL
+);
+CREATE INDEX articles_by_corpus ON articles(corpus);
 CREATE TABLE chunks(
     doc INTEGER PRIMARY KEY, id TEXT NOT NULL, article INTEGER NOT NULL, terms TEXT NOT NULL
 );
@@ -199,12 +202,26 @@ class LexicalIndex:
             row = db.execute("SELECT value FROM meta WHERE key = 'store_version'").fetchone()
         return str(row[0]) if row else ""
 
-    def heads(self) -> dict[str, dict[str, Any]]:
-        """Per article key, what the store's head chunk records (see Changes.put)."""
+    def heads(
+        self, keys: Iterable[str] | None = None, *, corpora: Iterable[str] = ()
+    ) -> dict[str, dict[str, Any]]:
+        """Per article key, what the store's head chunk records (see Changes.put): of every
+        article, or of those `keys` and every article whose head names one of `corpora`."""
+        rows: Iterable[tuple[str, str]]
         with self._reader() as db:
-            return {
-                key: json.loads(head) for key, head in db.execute("SELECT key, head FROM articles")
-            }
+            if keys is None:
+                rows = db.execute("SELECT key, head FROM articles").fetchall()
+            else:
+                sql = "SELECT key, head FROM articles WHERE {} IN ({{}})"
+                rows = [
+                    *_select_in(db, sql.format("key"), list(keys)),
+                    *_select_in(db, sql.format("corpus"), list(corpora)),
+                ]
+        return {key: json.loads(head) for key, head in rows}
+
+    def article_count(self) -> int:
+        with self._reader() as db:
+            return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
 
     def documents(self) -> dict[str, list[str]]:
         """Every indexed chunk's terms, by chunk id."""
@@ -243,7 +260,7 @@ class LexicalIndex:
         """One transaction: the articles in `heads` get exactly `chunks` (id, article key,
         space-joined terms, in index order), `remove` are dropped, `relocate` get a new head
         record, and the store version is recorded when given."""
-        with self._writing(checkpoint=store_version is not None) as db:
+        with self._writing(checkpoint=bool(store_version)) as db:  # at the end of an ingest
             stats = _read_stats(db)
             docs, length, next_doc, leftover = (
                 stats.docs,
@@ -266,13 +283,13 @@ class LexicalIndex:
             gone = [(key,) for key in remove if key in ids]
             db.executemany("DELETE FROM articles WHERE key = ?", gone)
             db.executemany(
-                "INSERT INTO articles(key, head) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET head = excluded.head",
-                [(key, json.dumps(dict(head), sort_keys=True)) for key, head in heads.items()],
+                "INSERT INTO articles(key, corpus, head) VALUES (?, ?, ?) ON CONFLICT(key) "
+                "DO UPDATE SET corpus = excluded.corpus, head = excluded.head",
+                [(key, *_ledger_row(head)) for key, head in heads.items()],
             )
             db.executemany(
-                "UPDATE articles SET head = ? WHERE key = ?",
-                [(json.dumps(dict(h), sort_keys=True), key) for key, h in relocate.items()],
+                "UPDATE articles SET corpus = ?, head = ? WHERE key = ?",
+                [(*_ledger_row(head), key) for key, head in relocate.items()],
             )
             if chunks:
                 owner = dict(
@@ -595,6 +612,12 @@ def _file_lock(path: Path, mode: int) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def _ledger_row(head: Mapping[str, Any]) -> tuple[str | None, str]:
+    """(corpus, head as JSON): the corpus apart, to find a folder's articles."""
+    corpus = head.get("corpus")
+    return (str(corpus) if corpus is not None else None, json.dumps(dict(head), sort_keys=True))
 
 
 def _read_stats(db: sqlite3.Connection) -> Stats:

@@ -200,6 +200,31 @@ def test_an_ingest_writes_its_articles_into_the_keyword_index_and_reads_nothing_
     assert not answer.refused and "quokkaland" in answer.text.lower()
 
 
+def test_an_ingest_reads_the_ledger_of_its_own_folder_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk, wire = tmp_path / "desk", tmp_path / "wire"
+    for word in ("alpha", "bravo", "charlie"):
+        write(desk, f"{word}.txt", story(word))
+    write(wire, "delta.txt", story("delta"))
+    settings = load_settings(data_dir=tmp_path / "data")
+    ingest(settings, [desk])
+    ingest(settings, [wire])
+    read: list[set[str]] = []
+    real = LexicalIndex.heads
+
+    def heads(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        found = real(self, *args, **kwargs)
+        read.append(set(found))
+        return found
+
+    monkeypatch.setattr(LexicalIndex, "heads", heads)
+    write(wire, "echo.txt", story("echo"))
+    report = ingest(settings, [wire])
+    assert (report.added, report.unchanged, report.articles_total) == (1, 1, 5)
+    assert read == [{"wire/delta.txt"}]  # not the desk's three
+
+
 def store_chunk_ids(settings: Settings) -> list[str]:
     return [cid for cid, _ in CountingStore(settings=settings).scan_documents()]
 
