@@ -19,8 +19,11 @@ their earlier turns) and evals/reader/dev.yaml, k = 30:
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
 import re
 import resource
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -31,10 +34,14 @@ from pathlib import Path
 import numpy as np
 
 from bench.incremental import search_queries
-from bench.run import percentile
+from bench.load import _commit
+from bench.run import package_version, percentile
+from bench.watch import replace_section
 
 K = 30
 SAFE = re.compile(r"[a-z0-9]+")
+BEGIN = "<!-- bench.keyword_engines: begin -->"
+END = "<!-- bench.keyword_engines: end -->"
 
 
 def timed(search: Callable[[list[str]], object], queries: list[list[str]]) -> tuple[float, float]:
@@ -57,21 +64,42 @@ def fts_token(term: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", type=Path, help="a data directory with a built index")
+    parser.add_argument("--out", type=Path, help="replace this file's section of candidates")
     args = parser.parse_args(argv)
     import bm25s
 
     from assistant.lexical import LexicalIndex
 
-    [path] = (args.data_dir / "bm25").glob("*.sqlite3")
+    [original] = (args.data_dir / "bm25").glob("*.sqlite3")
+    scratch = Path(tempfile.mkdtemp(prefix="keyword-engines-"))
+    path = scratch / original.name  # a copy: adding and removing an article changes it
+    with sqlite3.connect(original) as source, sqlite3.connect(path) as copy:
+        source.backup(copy)
     index = LexicalIndex.open(path)
+    if not index.stats().docs:
+        raise SystemExit(
+            f"no chunks in {original} (none, or of another format): "
+            f"run `assistant ingest` with ASSISTANT_DATA_DIR={args.data_dir} first"
+        )
     with sqlite3.connect(path) as db:
         rows = db.execute("SELECT doc, id, terms FROM chunks ORDER BY doc").fetchall()
     ids = [cid for _, cid, _ in rows]
     docs = [text.split() for _, _, text in rows]
     queries = search_queries()
     lines = [
-        f"Chunks: {len(docs):,}; queries: {len(queries)} (3 timed rounds after one untimed); "
-        f"k = {K}. Command: `.venv/bin/python -m bench.keyword_engines {args.data_dir}`",
+        BEGIN,
+        f"## The keyword index: candidates on {len(docs):,} chunks",
+        "",
+        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPU cores, "
+        f"SQLite {sqlite3.sqlite_version}, bm25s {package_version('bm25s')}, commit "
+        f"{_commit()}, load average {os.getloadavg()[0]:.1f} at the start.",
+        f"Command: `.venv/bin/python -m bench.keyword_engines {' '.join(sys.argv[1:])}`",
+        "",
+        f"The stored terms of every chunk, searched with the terms of {len(queries)} questions "
+        f"(evals/qa.yaml, also with earlier turns, and evals/reader/dev.yaml), k = {K}, 3 timed "
+        "rounds after one untimed. One article in: 20 chunks added in one change (for bm25s, "
+        "a rebuild). Top 10 as ours: share of the questions whose top 10 equals this engine's "
+        "(which equals a bm25s index built over the same chunks).",
         "",
         "| engine | build | search p50 / p95 | one article in | top 10 as ours |",
         "|---|---:|---:|---:|---:|",
@@ -170,7 +198,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"| bm25s + delta (last 5% apart) | {built:.1f} s per merge | {p50:.2f} / {p95:.2f} ms | "
         f"small delta rebuild | {agree:.3f} |"
     )
-    print("\n".join(lines))
+    lines.append(END)
+    report = "\n".join(lines) + "\n"
+    print(report)
+    if args.out:
+        replace_section(args.out, report, BEGIN, END)
+    shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
 

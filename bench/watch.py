@@ -297,10 +297,11 @@ def render(results: list[SizeResult], args: argparse.Namespace, seconds: float) 
     return "\n".join(lines) + "\n"
 
 
-def replace_section(path: Path, section: str) -> None:
-    """Put the section in the file, in place of an earlier one, else at the end."""
+def replace_section(path: Path, section: str, begin: str = BEGIN, end: str = END) -> None:
+    """Put the section (which starts with `begin` and ends with `end`) in the file, in place
+    of an earlier one, else at the end."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END) + r"\n?", re.DOTALL)
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end) + r"\n?", re.DOTALL)
     if pattern.search(text):
         text = pattern.sub(lambda _: section, text)
     else:
