@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -301,9 +302,9 @@ class LexicalIndex:
                 db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?)", rows)
                 postings = _postings((doc, text) for doc, _, _, text in rows)
                 for term, block in postings.items():
-                    delta[term] += len(block[0])
+                    delta[term] += block.shape[1]
                 docs += len(rows)
-                length += sum(len(text.split()) for _, _, _, text in rows)
+                length += sum(int(b[1].sum()) for b in postings.values())  # every term counted
                 next_doc += len(rows)
                 _add_blocks(db, postings)
             _count_documents(db, delta)
@@ -478,13 +479,32 @@ def top_positive(scores: np.ndarray, k: int) -> list[int]:
 
 
 def _postings(docs: Iterable[tuple[int, str]]) -> dict[str, np.ndarray]:
-    """Per term, a block: int32 rows (chunk numbers, term frequencies, chunk lengths)."""
-    lists: dict[str, list[tuple[int, int, int]]] = {}
+    """Per term, a block: int32 rows (chunk numbers, term frequencies, chunk lengths), the
+    chunks in ascending order. Counted with numpy: one sort of every (term, chunk) pair."""
+    numbers, token_lists = [], []
     for doc, text in docs:
-        tokens = text.split()
-        for term, tf in Counter(tokens).items():
-            lists.setdefault(term, []).append((doc, tf, len(tokens)))
-    return {term: np.array(rows, dtype="<i4").T.copy() for term, rows in lists.items()}
+        numbers.append(doc)
+        token_lists.append(text.split())
+    tokens = list(chain.from_iterable(token_lists))
+    if not tokens:
+        return {}
+    names = list(dict.fromkeys(tokens))  # each term once, numbered in order
+    number_of = {term: i for i, term in enumerate(names)}
+    term_ids = np.fromiter(map(number_of.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+    counts = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+    owners = np.repeat(np.asarray(numbers, dtype=np.int64), counts)
+    span = max(numbers) + 1
+    pairs, tf = np.unique(term_ids * span + owners, return_counts=True)
+    term_of, doc_of = np.divmod(pairs, span)
+    length_of = np.zeros(span, dtype=np.int64)
+    length_of[numbers] = counts
+    rows = np.stack([doc_of, tf, length_of[doc_of]]).astype("<i4")
+    starts = np.flatnonzero(np.diff(term_of, prepend=-1)).tolist()
+    ends = [*starts[1:], len(pairs)]
+    return {
+        names[term_of[start]]: np.ascontiguousarray(rows[:, start:end])
+        for start, end in zip(starts, ends, strict=True)
+    }
 
 
 def _decode(data: bytes) -> np.ndarray:
