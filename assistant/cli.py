@@ -226,6 +226,10 @@ def run_chat(args: argparse.Namespace) -> int:
         if not question:
             return 0
         width = terminal_width(sys.stdout, default=DEFAULT_WIDTH)  # the window may have changed
+        now = assistant.info()  # looks for a newer index (Assistant.refresh)
+        if now.version != info.version:
+            info = now
+            print(wrap(f"(index updated: {count(info.articles, 'article')} now)", width))
         print(PROMPT, end="", flush=True)
         try:
             answer = _stream_answer(assistant, question, history, width)

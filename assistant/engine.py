@@ -1,11 +1,18 @@
-"""The engine every interface calls: ask(question, history) -> Answer, and its stream twin."""
+"""The engine every interface calls: ask(question, history) -> Answer, and its stream twin.
+
+A long-running process (web, Slack, chat) keeps one Assistant, which follows the index as
+other processes and hosts change it: see Assistant.refresh().
+"""
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
+import threading
 import time
-from collections.abc import Iterator, Sequence
+import weakref
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -23,7 +30,7 @@ from assistant.citations import (
     shown_quote,
 )
 from assistant.embeddings import Embedder, make_embedder
-from assistant.errors import InvalidQuestionError
+from assistant.errors import AssistantError, InvalidQuestionError
 from assistant.extractive import ExtractiveAnswerer
 from assistant.grounding import ClaimChecker
 from assistant.indexing import Indexer, IngestReport, Progress, no_progress
@@ -65,6 +72,25 @@ class CorpusInfo:
     updated_at: str
     backend: str
     embedder: str
+    version: str = ""  # the store version answers come from ("" while an ingest is unfinished)
+
+
+@dataclass(frozen=True)
+class _Index:
+    """Everything a question reads the index through, as of one store version.
+
+    Assistant.refresh() replaces the whole object at once; a question takes it once, at
+    its start, and finishes on it, however many refreshes happen meanwhile.
+    """
+
+    version: str
+    info: CorpusInfo
+    store: ChunkStore
+    probe: ChunkStore  # reads the store's version for refresh(); never used by a question
+    timeline: Timeline
+    retriever: HybridRetriever
+    extractive: ExtractiveAnswerer
+    checker: ClaimChecker
 
 
 class Assistant:
@@ -80,26 +106,49 @@ class Assistant:
         chat_model: Any | None = None,
     ) -> None:
         self.settings = settings
-        self._store = store
         self._embedder = embedder
         self._chat = chat_model
-        self._timeline = Timeline(store)  # the articles' dates, read on the first need
-        self._retriever = HybridRetriever(
+        self._index = self._index_of(store, lexical, store.info().version)
+        self._checked_at = time.monotonic()
+        self._refreshing = threading.Lock()
+        self._retired: list[weakref.ref[_Index]] = []  # replaced, maybe still in use
+        self._retired_lock = threading.Lock()
+
+    def _index_of(self, store: ChunkStore, lexical: LexicalIndex, version: str) -> _Index:
+        """The _Index over `store` and `lexical`, which match the store at `version`."""
+        stored = store.info()
+        info = CorpusInfo(
+            articles=stored.articles,
+            chunks=stored.chunks,
+            updated_at=stored.updated_at,
+            backend=self.backend,
+            embedder=f"{stored.embed_backend}:{stored.embed_model}",
+            version=version,
+        )
+        timeline = Timeline(store)  # the articles' dates, read on the first need
+        return _Index(
+            version=version,
+            info=info,
             store=store,
-            lexical=lexical,
-            embedder=embedder,
-            candidate_k=settings.candidate_k,
-            dates=self._timeline.corpus,
+            probe=ChunkStore(settings=self.settings, client=store.client),
+            timeline=timeline,
+            retriever=HybridRetriever(
+                store=store,
+                lexical=lexical,
+                embedder=self._embedder,
+                candidate_k=self.settings.candidate_k,
+                dates=timeline.corpus,
+            ),
+            extractive=ExtractiveAnswerer(
+                idf=lexical.idf,
+                known=lexical.knows,
+                embed=self._embedder.embed,
+                min_support=self.settings.min_support,
+                max_sentences=self.settings.max_sentences,
+                rare_idf=lexical.rare_idf(),
+            ),
+            checker=ClaimChecker(embed=self._embedder.embed, idf=lexical.idf, known=lexical.knows),
         )
-        self._extractive = ExtractiveAnswerer(
-            idf=lexical.idf,
-            known=lexical.knows,
-            embed=embedder.embed,
-            min_support=settings.min_support,
-            max_sentences=settings.max_sentences,
-            rare_idf=lexical.rare_idf(),
-        )
-        self._checker = ClaimChecker(embed=embedder.embed, idf=lexical.idf, known=lexical.knows)
 
     # -- construction -----------------------------------------------------------
 
@@ -134,14 +183,91 @@ class Assistant:
         )
 
     def info(self) -> CorpusInfo:
-        stored = self._store.info()
-        return CorpusInfo(
-            articles=stored.articles,
-            chunks=stored.chunks,
-            updated_at=stored.updated_at,
-            backend=self.backend,
-            embedder=f"{stored.embed_backend}:{stored.embed_model}",
+        """The index questions are answered from (checked for a newer one first, see
+        refresh()): article and chunk counts, the last ingest, the store version."""
+        self.refresh()
+        return self._index.info
+
+    @property
+    def version(self) -> str:
+        """The store version questions are answered from (no check for a newer one)."""
+        return self._index.version
+
+    # -- following the index ---------------------------------------------------------
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Answer from the index as it is now, if it changed; True when it did.
+
+        At most once per `refresh_interval` seconds (unless forced) this reads the store's
+        version: one small read of the collection's metadata (an HTTP request to a Chroma
+        server). When an ingest, in this process, another one or on another host, has
+        finished since, the whole _Index is replaced: a fresh copy of the embedded store
+        (chromadb's copy never sees what other processes add to the vector index), the
+        keyword index brought in step by difference (Indexer.ensure_lexical: nothing to do
+        when an ingest into this data directory wrote it; fetched from the store for the
+        articles that differ when another host ingested into a shared Chroma server), and
+        the corpus's counts and dates. Questions under way finish on the _Index they
+        started with. An ingest still under way is waited for (its version is ""). One
+        thread checks at a time; others meanwhile go on with the current index. A failure
+        is logged, and the current index kept.
+        """
+        if not force and time.monotonic() - self._checked_at < self.settings.refresh_interval:
+            return False
+        if not self._refreshing.acquire(blocking=False):
+            return False
+        try:
+            self._checked_at = time.monotonic()
+            changed = self._follow_store()
+        finally:
+            self._refreshing.release()
+        self._free_retired()
+        return changed
+
+    def _follow_store(self) -> bool:
+        current = self._index
+        try:
+            version = current.probe.refresh().version
+            if not version or version == current.version:
+                return False
+            fresh = self._reload(current, version)
+        except AssistantError as exc:
+            log.warning("could not bring the index up to date: %s", exc)
+            return False
+        self._index = fresh
+        with self._retired_lock:
+            self._retired.append(weakref.ref(current))
+        log.info(
+            "index updated: %d articles, %d chunks (version %s)",
+            fresh.info.articles,
+            fresh.info.chunks,
+            fresh.version[:8],
         )
+        return True
+
+    def _reload(self, current: _Index, version: str) -> _Index:
+        store = current.store.reopened(version)
+        store.check_embedder(
+            backend=self._embedder.backend, model=self._embedder.model, dim=self._embedder.dim
+        )
+        indexer = Indexer(settings=self.settings, store=store, embedder=self._embedder)
+        lexical = indexer.ensure_lexical(version)
+        fresh = self._index_of(store, lexical, version)
+        # Load the vector index now (chromadb reads it on the first query), not in the
+        # middle of the next question's retrieval.
+        store.query(self._embedder.embed(["news"])[0], 1)
+        return fresh
+
+    def _free_retired(self) -> None:
+        """Once no question uses a replaced _Index, free its copy of the embedded store:
+        chromadb's objects refer to each other, so only the garbage collector frees them
+        (a copy holds the whole vector index in memory)."""
+        if not self._retired:
+            return
+        with self._retired_lock:
+            unused = [ref for ref in self._retired if ref() is None]
+            self._retired = [ref for ref in self._retired if ref() is not None]
+        if unused:
+            gc.collect()
 
     @property
     def backend(self) -> str:
@@ -162,23 +288,43 @@ class Assistant:
         started = time.perf_counter()
         question = self.validate(question)
         turns, history_notices = self._bounded_history(history)
+        self.refresh()
+        try:
+            answer, retrieved_at = yield from self._answer(self._index, question, turns)
+            finished = time.perf_counter()
+            answer.history = [t.content for t in turns if t.role == "user"]
+            answer.notices = history_notices + answer.notices
+            answer.timings_ms = {
+                "retrieve": (retrieved_at - started) * 1000,
+                "generate": (finished - retrieved_at) * 1000,
+                "total": (finished - started) * 1000,
+            }
+            yield StreamEvent(answer=answer)
+        finally:
+            self._free_retired()  # this question may have been the last on a replaced index
+
+    def _answer(
+        self, ix: _Index, question: str, turns: list[Turn]
+    ) -> Generator[StreamEvent, None, tuple[Answer, float]]:
+        """The answer's text events, all on `ix`; returns the Answer and when retrieval
+        ended."""
         parsed = parse_question(question)
         query = self._standalone(parsed, turns)
-        plan = self._timeline.plan(query)  # time in the question: see assistant.timeline
+        plan = ix.timeline.plan(query)  # time in the question: see assistant.timeline
         if plan.query.text != query.text:
             parsed = _reparsed(parsed, plan.query.text)
         query = plan.query
         if plan.leads:
             passages = self._with_provenance(
-                self._timeline.lead_passages(plan, self.settings.top_k)
+                ix, ix.timeline.lead_passages(plan, self.settings.top_k)
             )
         else:
-            passages = self._retrieve(query, parsed.parts)
+            passages = self._retrieve(ix, query, parsed.parts)
         retrieved_at = time.perf_counter()
         if self._chat is not None:
-            stream = self._llm_answer(question, query, passages, parsed, plan)
+            stream = self._llm_answer(ix, question, query, passages, parsed, plan)
         else:
-            stream = self._extractive_answer(question, query, passages, parsed, plan=plan)
+            stream = self._extractive_answer(ix, question, query, passages, parsed, plan=plan)
         answer: Answer | None = None
         for event in stream:
             if event.answer is None:
@@ -186,40 +332,32 @@ class Assistant:
             else:
                 answer = event.answer
         assert answer is not None
-        finished = time.perf_counter()
-        answer.history = [t.content for t in turns if t.role == "user"]
-        answer.notices = history_notices + answer.notices
         answer.retrieved = passages
-        answer.timings_ms = {
-            "retrieve": (retrieved_at - started) * 1000,
-            "generate": (finished - retrieved_at) * 1000,
-            "total": (finished - started) * 1000,
-        }
-        yield StreamEvent(answer=answer)
+        return answer, retrieved_at
 
-    def _retrieve(self, query: Query, parts: Sequence[Part]) -> list[Passage]:
+    def _retrieve(self, ix: _Index, query: Query, parts: Sequence[Part]) -> list[Passage]:
         """The question's passages; offline, a question in several parts also gets each
         part's own, since each part is answered on its own (a model gets the question's)."""
-        passages = self._retriever.retrieve(query, self.settings.top_k)
+        passages = ix.retriever.retrieve(query, self.settings.top_k)
         if len(parts) < 2 or self._chat is not None:
-            return self._with_provenance(passages)
+            return self._with_provenance(ix, passages)
         seen = {p.id for p in passages}
         for part in parts:
             lean = " ".join(filter(None, (part.context, query.context)))
-            for passage in self._retriever.retrieve(Query(part.text, lean), self.settings.top_k):
+            for passage in ix.retriever.retrieve(Query(part.text, lean), self.settings.top_k):
                 if passage.id not in seen:
                     seen.add(passage.id)
                     passages.append(passage)
-        return self._with_provenance(passages)
+        return self._with_provenance(ix, passages)
 
-    def _with_provenance(self, passages: list[Passage]) -> list[Passage]:
+    def _with_provenance(self, ix: _Index, passages: list[Passage]) -> list[Passage]:
         """Each passage with its article's url, author and path inside its corpus folder,
         from the stored metadata, where retrieval left them out (a reader is shown these,
         never a server path)."""
         missing = [p.id for p in passages if not p.corpus_path]
         if not missing:
             return passages
-        stored = {chunk.id: chunk.metadata for chunk in self._store.get(missing)}
+        stored = {chunk.id: chunk.metadata for chunk in ix.store.get(missing)}
         enriched = []
         for passage in passages:
             meta = stored.get(passage.id)
@@ -304,6 +442,7 @@ class Assistant:
 
     def _extractive_answer(
         self,
+        ix: _Index,
         question: str,
         query: Query,
         passages: list[Passage],
@@ -315,25 +454,25 @@ class Assistant:
         if plan is not None and plan.empty:
             notices = [*notices, plan.notice]
         if plan is not None and plan.leads:
-            quotes = self._timeline.lead_quotes(passages)  # about the articles as a whole
+            quotes = ix.timeline.lead_quotes(passages)  # about the articles as a whole
         elif parsed.injection:
             quotes = []  # it asks to change the rules, not about the articles
         elif len(parsed.parts) > 1:
-            quotes = self._extractive.select_parts(parsed.parts, query.context, passages)
+            quotes = ix.extractive.select_parts(parsed.parts, query.context, passages)
         else:
-            quotes = self._extractive.select(query.text, query.context, passages)
+            quotes = ix.extractive.select(query.text, query.context, passages)
         if not quotes:
             yield from self._decline_with_related(
-                question, query, passages, parsed, backend, list(notices)
+                ix, question, query, passages, parsed, backend, list(notices)
             )
             return
-        text, citations = compose_extractive(self._timeline.newest_first(quotes))
+        text, citations = compose_extractive(ix.timeline.newest_first(quotes))
         for i, citation in enumerate(citations):
             shown = shown_quote(citation.quote)
             yield StreamEvent(delta=("" if i == 0 else " ") + f"{shown} [{citation.id}]")
-        notices = [*notices, *self._timeline.as_of(citations, passages)]
+        notices = [*notices, *ix.timeline.as_of(citations, passages)]
         if parsed.wants is Wants.DATE:  # "on Sunday": which Sunday, from the article's date
-            notices += self._timeline.derived_days(citations, passages)
+            notices += ix.timeline.derived_days(citations, passages)
         yield StreamEvent(
             answer=Answer(question, text, citations, False, backend, notices=list(notices))
         )
@@ -344,6 +483,7 @@ class Assistant:
 
     def _decline_with_related(
         self,
+        ix: _Index,
         question: str,
         query: Query,
         passages: list[Passage],
@@ -355,7 +495,7 @@ class Assistant:
         label, as reading rather than as an answer (the answer stays refused)."""
         answer = self._decline(question, backend, notices)
         if not parsed.injection:
-            nearest = self._extractive.closest(parsed.parts, query.context, passages)
+            nearest = ix.extractive.closest(parsed.parts, query.context, passages)
             answer.related = [
                 citation_for(n, s.passage, s.start, s.end) for n, s in enumerate(nearest, start=1)
             ]
@@ -368,6 +508,7 @@ class Assistant:
 
     def _llm_answer(
         self,
+        ix: _Index,
         question: str,
         query: Query,
         passages: list[Passage],
@@ -383,7 +524,7 @@ class Assistant:
             passages=_numbered(passages) or "(no passages)", question=question
         )
         messages = [Message("system", system), Message("user", user)]
-        reader = _SentenceReader(passages, self._checker)
+        reader = _SentenceReader(passages, ix.checker)
         try:
             for piece in self._chat.stream(messages):
                 reader.add(piece)
@@ -398,7 +539,9 @@ class Assistant:
                 "this answer was composed directly from the sources."
             )
             yield StreamEvent(delta="\n\n" if reader.raw else "")
-            yield from self._extractive_answer(question, query, passages, parsed, [notice], plan)
+            yield from self._extractive_answer(
+                ix, question, query, passages, parsed, [notice], plan
+            )
             return
         yield StreamEvent(answer=self._checked(question, reader, passages))
 

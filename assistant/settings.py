@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     collection: str = "articles"
     # Seconds an ingest waits for another one writing to the same data directory.
     ingest_lock_timeout: float = Field(default=3600.0, ge=0)
+    # Long-running processes (web, Slack, chat) look for a newer index at most this often
+    # (seconds; 0: before every question): Assistant.refresh().
+    refresh_interval: float = Field(default=2.0, ge=0)
 
     embed_backend: Literal["wordllama", "openai"] = "wordllama"
     embed_model: str | None = None

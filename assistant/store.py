@@ -6,7 +6,9 @@ import datetime as dt
 import re
 import shutil
 import sqlite3
+import threading
 import uuid
+import weakref
 from collections.abc import Iterable, Sequence
 from contextlib import closing, suppress
 from dataclasses import dataclass
@@ -144,14 +146,29 @@ def store_error(settings: Settings, exc: BaseException) -> AssistantError:
 
 def forget_embedded(path: Path) -> None:
     """Drop chromadb's in-process cache of the embedded store at path (its open files)."""
+    for system in _uncache_embedded(path):
+        with suppress(Exception):  # a damaged store may fail to stop; it is gone anyway
+            system.stop()
+
+
+def _uncache_embedded(path: Path) -> list[Any]:
+    """Take chromadb's in-process copies of the embedded store at path out of its cache
+    (SharedSystemClient), still running: whoever holds one may go on using it, and the
+    next client for path opens a new copy."""
     from chromadb.api.shared_system_client import SharedSystemClient
 
+    taken = []
     for key in list(SharedSystemClient._identifier_to_system):
         if key == str(path) or Path(key).resolve() == path.resolve():
-            system = SharedSystemClient._identifier_to_system.pop(key)
+            taken.append(SharedSystemClient._identifier_to_system.pop(key))
             SharedSystemClient._identifier_to_refcount.pop(key, None)
-            with suppress(Exception):  # a damaged store may fail to stop; it is gone anyway
-                system.stop()
+    return taken
+
+
+# Per embedded store path: the store version a copy was opened for, and its client (see
+# ChunkStore.reopened). Weak: the copy lives as long as the stores that use it.
+_REOPENED: dict[str, tuple[str, weakref.ref[Any]]] = {}
+_REOPEN_LOCK = threading.Lock()
 
 
 def credentials_error(url: str, exc: BaseException) -> StoreUnavailableError:
@@ -284,6 +301,30 @@ class ChunkStore:
             settled=settled,
             marker=str(meta.get("version", "")),
         )
+
+    def reopened(self, version: str) -> ChunkStore:
+        """A new ChunkStore that sees the store as it is now (at `version` or later); this
+        one is left as it is, for whoever is still using it.
+
+        A Chroma server answers every client from its latest data: the new store shares
+        this one's client. The embedded store is another matter: chromadb keeps one copy of
+        it per process (SharedSystemClient), whose vector index is read from disk once, so
+        chunks another process adds later are stored (get and count see them) but never
+        found by query(). The new store gets a copy opened now; stores reopened for the
+        same `version` in this process share one. A copy no store uses any more is freed by
+        the garbage collector (chromadb's objects refer to each other: run gc.collect()).
+        """
+        if self._settings.chroma_url:
+            return ChunkStore(settings=self._settings, client=self.client)
+        key = str(self._settings.chroma_dir)
+        with _REOPEN_LOCK:
+            known = _REOPENED.get(key)
+            client = known[1]() if known is not None and known[0] == version else None
+            if client is None:
+                _uncache_embedded(self._settings.chroma_dir)
+                client = connect(self._settings)
+                _REOPENED[key] = (version, weakref.ref(client))
+        return ChunkStore(settings=self._settings, client=client)
 
     def refresh(self) -> StoreInfo:
         """What the collection records now, read again (another process may have changed it

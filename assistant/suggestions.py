@@ -274,7 +274,12 @@ def suggest_starters(
 
 class Starters:
     """Starter questions that follow the index: found again once other articles were
-    ingested (the index's version changed), otherwise reused."""
+    ingested (the index's version changed), otherwise reused.
+
+    When the checker is an engine that follows the index (Assistant.refresh), it is asked
+    to look for a newer index first, and its version decides: the starters are then
+    checked against the very index that will answer them.
+    """
 
     def __init__(
         self,
@@ -296,8 +301,7 @@ class Starters:
         with self._lock:
             try:
                 store = ChunkStore(settings=self._settings)
-                info = store.info()
-                version = (info.version, info.updated_at, info.articles, info.chunks)
+                version = self._index_version(store)
                 if version != self._version:
                     articles = newest_articles(store)
                     self._questions = suggest_starters(self._checker, articles, limit=self._limit)
@@ -305,3 +309,12 @@ class Starters:
             except Exception:  # starters are a nicety: never fail a page over them
                 log.exception("could not find starter questions in the articles")
             return list(self._questions)
+
+    def _index_version(self, store: ChunkStore) -> tuple[Any, ...]:
+        refresh = getattr(self._checker, "refresh", None)
+        if callable(refresh):
+            refresh(force=True)  # one read of the store's version, as store.info() costs
+            info = self._checker.info()  # type: ignore[attr-defined]
+        else:
+            info = store.info()
+        return (info.version, info.updated_at, info.articles, info.chunks)

@@ -39,7 +39,8 @@ THEME = gr.themes.Soft(
     font=("ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"),
     font_mono=("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"),
 )
-PageUpdate = tuple[Any, Any, Any, Any]  # conversation html, turns, notice html, question box
+# conversation html, turns, notice html, question box, header html
+PageUpdate = tuple[Any, Any, Any, Any, Any]
 # Gradio's queue keeps a record per event for its monitoring page (off here) and, after
 # every event, summarises them all with pandas: 10,000 by default, a cost on each answer.
 ANALYTICS_EVENTS = 100
@@ -72,6 +73,7 @@ def build_app(
             step.turns,
             render_notice(step.notice),
             question_box,
+            gr.skip() if step.busy else header(),  # the index may have changed: see info()
         )
 
     def respond(question: str, turns: list[ChatTurn]) -> Iterator[PageUpdate]:
@@ -95,7 +97,7 @@ def build_app(
         return gr.skip() if turns else render_chat([], chat.examples)
 
     def new_chat() -> PageUpdate:
-        return render_chat([], chat.examples), [], "", ""
+        return render_chat([], chat.examples), [], "", "", header()
 
     def ask(question: str, history: list[Any] | str | None = None) -> dict[str, Any]:
         """Answer a question from the articles; returns what `assistant ask --json` prints.
@@ -110,6 +112,22 @@ def build_app(
         except Exception:
             log.exception("/ask failed")
             raise gr.Error("the assistant failed to answer; please try again") from None
+
+    def corpus_info() -> dict[str, Any]:
+        """What the answers come from now: article and chunk counts, the last ingest (UTC,
+        ISO 8601), the answering backend and the index version (it changes with every
+        ingest, and is picked up within ASSISTANT_REFRESH_INTERVAL seconds)."""
+        try:
+            info = assistant.info()
+        except AssistantError as exc:
+            raise gr.Error(str(exc)) from None
+        return {
+            "articles": info.articles,
+            "chunks": info.chunks,
+            "updated_at": info.updated_at,
+            "backend": info.backend,
+            "version": info.version,
+        }
 
     with gr.Blocks(title=settings.title, analytics_enabled=False) as app:
         turns = gr.State([])
@@ -140,7 +158,7 @@ def build_app(
                 )
                 send = gr.Button("Ask", variant="primary", elem_id="na-send", scale=0)
 
-        page_outputs = [conversation, turns, notice, question]
+        page_outputs = [conversation, turns, notice, question, heading]
         quiet: dict[str, Any] = {"show_progress": "hidden", "api_visibility": "private"}
         app.load(header, outputs=heading, **quiet)
         app.load(welcome, [turns], conversation, **quiet)  # the corpus's examples as it is now
@@ -152,6 +170,7 @@ def build_app(
         conversation.feedback(on_feedback, [turns], [conversation, turns, notice], **quiet)  # type: ignore[attr-defined]
         new.click(new_chat, outputs=page_outputs, cancels=answering, **quiet)
         gr.api(ask, api_name="ask")
+        gr.api(corpus_info, api_name="corpus")
 
     app.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
     app._queue.ANALYTICS_MAX_EVENTS = ANALYTICS_EVENTS
