@@ -474,7 +474,10 @@ _TIME = re.compile(
     r"spring|summer|autumn|winter)\b|\b(?:within|in|by|after|before|since|until)\s+"
     r"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|several)\s+"
     + _UNIT
-    + r"|\b(?:last|next|this)\s+(?:week|month|year|weekend)\b|\bago\b",
+    + r"|\b(?:last|next|this)\s+(?:week|month|year|weekend)\b|\bago\b"
+    # a time of day: "at 23:40", "by 6pm", "at noon"
+    r"|\b(?:[01]?\d|2[0-3]):[0-5]\d\b|\b(?:1[0-2]|0?[1-9])\s?(?:am|pm|a\.m\.|p\.m\.)"
+    r"|\b(?:noon|midnight|midday)\b",
     re.I,
 )
 

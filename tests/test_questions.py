@@ -128,6 +128,8 @@ def test_a_single_question_is_one_part() -> None:
         ("The fund would be shared by Russia and the US.", "Who runs the US-Russian fund?", False),
         ("Russia, the US and Ana Ruiz run it.", "Who runs the US-Russian fund?", True),
         ("The depot reopens on 4 March.", "When does the depot reopen?", True),
+        ("The last ferry leaves Ostrel at 23:40.", "When does the last ferry leave?", True),
+        ("The gates open at 6pm.", "When do the gates open?", True),
         ("You may have seen the depot.", "When does the depot reopen?", False),
         ("The depot reopens soon.", "Does the depot reopen?", True),
     ],
