@@ -27,7 +27,6 @@ import argparse
 import datetime as dt
 import os
 import platform
-import re
 import shutil
 import socket
 import statistics
@@ -44,6 +43,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+# `python -m` from the repository root: the code of this checkout (or export), whichever
+# checkout the virtual environment was installed from.
+ASSISTANT = [sys.executable, "-m", "assistant.cli"]
 TARGETS = {"embedded": 5.0, "second host": 10.0}  # seconds, from the issue
 BEGIN = "<!-- bench.live: begin -->"
 END = "<!-- bench.live: end -->"
@@ -103,7 +105,7 @@ def ingest(env: dict[str, str], path: Path) -> float:
     """`assistant ingest PATH` in a fresh process; its wall time."""
     started = time.monotonic()
     done = subprocess.run(
-        [str(VENV_BIN / "assistant"), "ingest", str(path)],
+        [*ASSISTANT, "ingest", str(path)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -159,7 +161,7 @@ def web(env: dict[str, str], log: Path) -> Iterator[tuple[Any, float]]:
     from gradio_client import Client
 
     port = free_port()
-    command = [str(VENV_BIN / "assistant"), "web", "--port", str(port)]
+    command = [*ASSISTANT, "web", "--port", str(port)]
     with running(command, env, f"http://127.0.0.1:{port}/", log) as seconds:
         yield Client(f"http://127.0.0.1:{port}/", verbose=False), seconds
 
@@ -346,17 +348,6 @@ def render(setups: list[Setup], args: argparse.Namespace, seconds: float) -> str
     return "\n".join(lines) + "\n"
 
 
-def replace_section(path: Path, section: str) -> None:
-    """Put the section in the file, in place of an earlier one, else at the end."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END) + r"\n?", re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + section
-    path.write_text(text, encoding="utf-8")
-
-
 def _log(message: str) -> None:
     print(f"{dt.datetime.now():%H:%M:%S} {message}", file=sys.stderr, flush=True)
 
@@ -381,7 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     section = render(setups, args, time.monotonic() - started)
     print(section)
     if args.out:
-        replace_section(args.out, section)
+        from bench.watch import replace_section
+
+        replace_section(args.out, section, BEGIN, END)
     return 0
 
 
