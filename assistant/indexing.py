@@ -244,6 +244,9 @@ class Indexer:
             return False
         heads = self._store.article_heads()
         mine = keywords.heads()
+        if heads and not mine:
+            self._rebuild(keywords, heads, version, progress)
+            return True
         stale = [key for key, head in heads.items() if _content(mine.get(key)) != _content(head)]
         gone = [key for key in mine if key not in heads]
         moved = {
@@ -276,6 +279,35 @@ class Indexer:
                 len(gone),
             )
         return bool(stale or gone or moved)
+
+    def _rebuild(
+        self, keywords: LexicalIndex, heads: dict[str, dict], version: str, progress: Progress
+    ) -> None:
+        """Fill an empty keyword index with every complete article, in the store's order: the
+        order a clean build writes them in, which decides ties in BM25 rankings."""
+        owner = {
+            chunk_id(key, i): key for key, head in heads.items() for i in range(_content(head)[1])
+        }
+        changes = keywords.changes()
+        pending: list[tuple[str, str, list[str]]] = []
+        waiting: dict[str, int] = {}  # chunks still to come of the articles pending
+        done = 0
+        progress("lexical index", 0, len(heads))
+        for cid, text in self._store.scan_documents():
+            key = owner.get(cid)
+            if key is None:
+                continue  # of an article whose write never finished
+            waiting[key] = waiting.get(key, _content(heads[key])[1]) - 1
+            pending.append((cid, key, terms(text)))
+            if len(pending) >= WRITE_BATCH_CHUNKS and not any(waiting.values()):
+                changes.put({k: heads[k] for k in waiting}, pending)  # whole articles only
+                done += len(waiting)
+                progress("lexical index", done, len(heads))
+                pending, waiting = [], {}
+        changes.put({k: heads[k] for k in waiting}, pending)
+        changes.flush(store_version=version)
+        progress("lexical index", len(heads), len(heads))
+        log.info("keyword index: rebuilt from the store (%d articles)", len(heads))
 
     def _store_key(self) -> str:
         """One saved lexical index per collection and server; the version check guards it."""

@@ -241,7 +241,7 @@ def test_sync_by_difference_reads_back_only_what_another_writer_changed(tmp_path
     ingest(here, [news])
     reader, store = indexer_for(there)
     keywords = reader.ensure_lexical(store.info().version)  # built from the store
-    assert found(keywords, "alpha") and store.calls == ["article_heads", "get"]
+    assert found(keywords, "alpha") and store.calls == ["article_heads", "scan_documents"]
 
     # Nothing changed: one small read of the collection's metadata, nothing else.
     store.calls.clear()
