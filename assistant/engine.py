@@ -125,7 +125,16 @@ class Assistant:
             embedder=f"{stored.embed_backend}:{stored.embed_model}",
             version=version,
         )
-        timeline = Timeline(store)  # the articles' dates, read on the first need
+
+        def heads() -> dict[str, dict[str, Any]]:
+            """Every article's head chunk metadata, for the dates: the keyword index's ledger
+            holds the same as the store while it matches this version, and reads in 0.2 s
+            at 10,000 articles where Chroma takes 3-5 s."""
+            if version and lexical.store_version == version:
+                return lexical.heads()
+            return store.article_heads()
+
+        timeline = Timeline(store, heads=heads)  # the articles' dates, read on the first need
         return _Index(
             version=version,
             info=info,
@@ -252,9 +261,11 @@ class Assistant:
         indexer = Indexer(settings=self.settings, store=store, embedder=self._embedder)
         lexical = indexer.ensure_lexical(version)
         fresh = self._index_of(store, lexical, version)
-        # Load the vector index now (chromadb reads it on the first query), not in the
-        # middle of the next question's retrieval.
+        # What the first question would otherwise wait for, done before the swap: the vector
+        # index (chromadb reads it on the first query) and the articles' dates (every answer
+        # with several quotes orders them by date).
         store.query(self._embedder.embed(["news"])[0], 1)
+        fresh.timeline.corpus()
         return fresh
 
     def _free_retired(self) -> None:

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from assistant.answer import Citation, Passage
 from assistant.chunking import chunk_id
@@ -58,16 +59,24 @@ class TimePlan:
 
 
 class Timeline:
-    """The corpus's dates, read from the store on first need and kept for the process."""
+    """The corpus's dates, read on first need (from `heads`, by default every article's
+    head chunk in the store) and kept: the engine builds one per state of the index."""
 
-    def __init__(self, store: ChunkStore, *, today: Callable[[], dt.date] | None = None) -> None:
+    def __init__(
+        self,
+        store: ChunkStore,
+        *,
+        today: Callable[[], dt.date] | None = None,
+        heads: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None,
+    ) -> None:
         self._store = store
         self._today = today or (lambda: dt.datetime.now(dt.UTC).date())
+        self._heads = heads or store.article_heads
         self._corpus: CorpusDates | None = None
 
     def corpus(self) -> CorpusDates:
         if self._corpus is None:
-            self._corpus = CorpusDates.from_heads(self._store.article_heads())
+            self._corpus = CorpusDates.from_heads(self._heads())
         return self._corpus
 
     def anchor(self) -> dt.date:

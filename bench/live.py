@@ -123,6 +123,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, limit: float = 600) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -167,8 +176,8 @@ def web(env: dict[str, str], log: Path) -> Iterator[tuple[Any, float]]:
 
 
 @contextmanager
-def chroma_server(path: Path, log: Path) -> Iterator[str]:
-    port = free_port()
+def chroma_server(path: Path, log: Path, port: int | None = None) -> Iterator[str]:
+    port = port or free_port()
     command = [str(VENV_BIN / "chroma"), "run", "--path", str(path)]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
@@ -237,44 +246,76 @@ def trials(client: Any, ingest_env: dict[str, str], folder: Path, first: int, ar
     return done
 
 
-def corpus_for(size: int, args: argparse.Namespace) -> Path:
+def corpus_for(size: int, args: argparse.Namespace) -> tuple[Path, str]:
+    """The corpus folder, and what identifies its content."""
     if size == 0:
-        return ROOT / "index" / "sources"
+        bundled = ROOT / "index" / "sources"
+        files = sorted(bundled.iterdir())
+        return bundled, "bundled:" + ",".join(f"{f.name}:{f.stat().st_size}" for f in files)
     from bench.corpus import write_corpus
 
-    return write_corpus(args.work / f"live-corpus-{size}", size, seed=args.seed)
+    corpus = write_corpus(args.work / f"live-corpus-{size}", size, seed=args.seed)
+    return corpus, (corpus / ".complete").read_text()
+
+
+def fresh_copy(size: int, kind: str, args: argparse.Namespace, build: Any) -> Path:
+    """A copy of the corpus's index for this set-up: built once by build(folder, corpus)
+    under --work (minutes at 10,000 articles), reused while its corpus matches."""
+    corpus, identity = corpus_for(size, args)
+    base = args.work / f"live-base-{size}-{kind}"
+    stamp = base / ".bench-live"
+    if not (stamp.exists() and stamp.read_text() == identity):
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        _log(f"{size:,} articles, {kind}: building the index (reused by later runs)")
+        build(base, corpus)
+        stamp.write_text(identity)
+    run = args.work / f"live-run-{size}-{kind}"
+    shutil.rmtree(run, ignore_errors=True)
+    shutil.copytree(base, run)
+    return run
 
 
 def embedded(size: int, args: argparse.Namespace) -> Setup:
     setup = Setup(size, "embedded")
-    data = args.work / f"live-embedded-{size}"
-    shutil.rmtree(data, ignore_errors=True)
-    env = child_env(data)
-    _log(f"{size:,} articles, embedded: building the index")
-    ingest(env, corpus_for(size, args))
+
+    def build(folder: Path, corpus: Path) -> None:
+        ingest(child_env(folder / "data"), corpus)
+
+    run = fresh_copy(size, "embedded", args, build)
+    env = child_env(run / "data")
+    _log(f"{size:,} articles, embedded")
     setup.load.append(os.getloadavg()[0])
-    with web(env, args.work / f"live-web-{size}.log") as (client, seconds):
+    with web(env, run / "web.log") as (client, seconds):
         setup.start_s = seconds
-        setup.trials = trials(client, env, args.work / f"live-incoming-{size}", 9000, args)
+        setup.trials = trials(client, env, run / "incoming", 9000, args)
     setup.load.append(os.getloadavg()[0])
+    shutil.rmtree(run, ignore_errors=True)
     return setup
 
 
 def second_host(size: int, args: argparse.Namespace) -> Setup:
     setup = Setup(size, "second host")
-    root = args.work / f"live-hosts-{size}"
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    with chroma_server(root / "chroma", root / "chroma.log") as url:
+
+    def build(folder: Path, corpus: Path) -> None:
+        with chroma_server(folder / "chroma", folder / "chroma.log") as url:
+            ingest(child_env(folder / "a", ASSISTANT_CHROMA_URL=url), corpus)
+            (folder / "port").write_text(url.rsplit(":", 1)[1])
+
+    run = fresh_copy(size, "hosts", args, build)
+    # The server at the address host A's keyword index was built against (its file is
+    # named after the server's URL), unless that port is taken now.
+    port = int((run / "port").read_text())
+    with chroma_server(run / "chroma", run / "chroma.log", port if _free(port) else None) as url:
         shared = {"ASSISTANT_CHROMA_URL": url}
-        host_a, host_b = child_env(root / "a", **shared), child_env(root / "b", **shared)
-        _log(f"{size:,} articles, second host: host A ingests into chroma run")
-        ingest(host_a, corpus_for(size, args))
+        host_a, host_b = child_env(run / "a", **shared), child_env(run / "b", **shared)
+        _log(f"{size:,} articles, second host")
         setup.load.append(os.getloadavg()[0])
-        with web(host_b, root / "web-b.log") as (client, seconds):
+        with web(host_b, run / "web-b.log") as (client, seconds):
             setup.start_s = seconds
-            setup.trials = trials(client, host_a, root / "incoming", 9500, args)
+            setup.trials = trials(client, host_a, run / "incoming", 9500, args)
         setup.load.append(os.getloadavg()[0])
+    shutil.rmtree(run, ignore_errors=True)
     return setup
 
 

@@ -66,10 +66,15 @@ def build_app(
             settings.title, articles=info.articles, updated_at=info.updated_at, backend=info.backend
         )
 
+    def examples_for(turns: list[ChatTurn]) -> list[str]:
+        """Only the empty page shows examples: while an answer streams (a redraw every
+        50 ms) they are not looked up, which after an ingest means finding them again."""
+        return [] if turns else chat.examples
+
     def page(step: Step) -> PageUpdate:
         question_box = "" if step.accepted else gr.skip()
         return (
-            render_chat(step.turns, chat.examples, busy=step.busy),
+            render_chat(step.turns, examples_for(step.turns), busy=step.busy),
             step.turns,
             render_notice(step.notice),
             question_box,
@@ -91,7 +96,7 @@ def build_app(
         turns: list[ChatTurn], event: gr.EventData, request: gr.Request
     ) -> tuple[str, list[ChatTurn], str]:
         notice = chat.on_feedback(turns, dict(event._data or {}), user=request.username)
-        return render_chat(turns, chat.examples), turns, render_notice(notice)
+        return render_chat(turns, examples_for(turns)), turns, render_notice(notice)
 
     def welcome(turns: list[ChatTurn]) -> Any:
         return gr.skip() if turns else render_chat([], chat.examples)
