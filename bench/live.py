@@ -24,6 +24,7 @@ A script, not a test; offline.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime as dt
 import os
 import platform
@@ -190,7 +191,7 @@ def trial(client: Any, ingest_env: dict[str, str], folder: Path, i: int) -> Tria
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     (folder / f"bridge-{i}.md").write_text(text, encoding="utf-8")
-    articles = client.predict(api_name="/corpus")["articles"]
+    articles = call(client, api_name="/corpus")["articles"]
     ingest_s = ingest(ingest_env, folder)
     returned = time.monotonic()
     asks = 0
@@ -198,10 +199,10 @@ def trial(client: Any, ingest_env: dict[str, str], folder: Path, i: int) -> Tria
     while answered is None or counted is None:
         if answered is None:
             asks += 1
-            answer = client.predict(question, [], api_name="/ask")
+            answer = call(client, question, [], api_name="/ask")
             if not answer["refused"] and any(figure in c["quote"] for c in answer["citations"]):
                 answered = time.monotonic() - returned
-        if counted is None and client.predict(api_name="/corpus")["articles"] > articles:
+        if counted is None and call(client, api_name="/corpus")["articles"] > articles:
             counted = time.monotonic() - returned
         if time.monotonic() - returned > PATIENCE:
             raise RuntimeError(f"not answered and counted within {PATIENCE:g}s: {question}")
@@ -209,14 +210,28 @@ def trial(client: Any, ingest_env: dict[str, str], folder: Path, i: int) -> Tria
     return Trial(ingest_s, answered, asks, counted)
 
 
+def call(client: Any, *args: Any, api_name: str) -> Any:
+    """client.predict, tried again once: gradio_client now and then reports a call it
+    streams as cancelled while the server answered it (nothing in the server's log)."""
+    try:
+        return client.predict(*args, api_name=api_name)
+    except concurrent.futures.CancelledError:
+        _log(f"  (a {api_name} call was reported cancelled; asked again)")
+        return client.predict(*args, api_name=api_name)
+
+
 @contextmanager
 def other_reader(client: Any, every: float) -> Iterator[None]:
-    """Another reader asking about the bundled articles every `every` seconds."""
+    """Another reader, with a client of its own, asking about the bundled articles every
+    `every` seconds."""
+    from gradio_client import Client
+
+    reader = Client(client.src, verbose=False)
     stop = threading.Event()
 
     def ask() -> None:
         while not stop.wait(every):
-            client.predict(OTHER_QUESTION, [], api_name="/ask")
+            call(reader, OTHER_QUESTION, [], api_name="/ask")
 
     thread = threading.Thread(target=ask, daemon=True)
     thread.start()
