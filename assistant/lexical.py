@@ -263,12 +263,8 @@ class LexicalIndex:
         record, and the store version is recorded when given."""
         with self._writing(checkpoint=bool(store_version)) as db:  # at the end of an ingest
             stats = _read_stats(db)
-            docs, length, next_doc, leftover = (
-                stats.docs,
-                stats.length,
-                stats.next_doc,
-                stats.leftover,
-            )
+            docs, length, next_doc = stats.docs, stats.length, stats.next_doc
+            leftover = stats.leftover
             delta: Counter[str] = Counter()
             replaced = [*heads, *remove]
             ids = dict(_select_in(db, "SELECT key, id FROM articles WHERE key IN ({})", replaced))
@@ -296,9 +292,10 @@ class LexicalIndex:
                 owner = dict(
                     _select_in(db, "SELECT key, id FROM articles WHERE key IN ({})", list(heads))
                 )
-                rows = []
-                for doc, (cid, key, text) in enumerate(chunks, start=next_doc):
-                    rows.append((doc, cid, owner[key], text or EMPTY))
+                rows = [
+                    (doc, cid, owner[key], text or EMPTY)
+                    for doc, (cid, key, text) in enumerate(chunks, start=next_doc)
+                ]
                 db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?)", rows)
                 postings = _postings((doc, text) for doc, _, _, text in rows)
                 for term, block in postings.items():
