@@ -217,12 +217,15 @@ class Assistant:
         articles that differ when another host ingested into a shared Chroma server), and
         the corpus's counts and dates. Questions under way finish on the _Index they
         started with. An ingest still under way is waited for (its version is ""). One
-        thread checks at a time; others meanwhile go on with the current index. A failure
-        is logged, and the current index kept.
+        thread checks at a time; others meanwhile go on with the current index, unless they
+        force a check: then they wait for it. A failure is logged, and the current index
+        kept.
         """
         if not force and time.monotonic() - self._checked_at < self.settings.refresh_interval:
             return False
-        if not self._refreshing.acquire(blocking=False):
+        # Forced, wait for a check under way in another thread (it may be swapping in just
+        # what the caller is after); otherwise leave it to that thread.
+        if not self._refreshing.acquire(blocking=force):
             return False
         try:
             self._checked_at = time.monotonic()

@@ -159,6 +159,32 @@ def test_the_check_waits_for_the_interval_and_costs_one_read_when_nothing_change
     assert "reopened" in reads and "article_heads" not in reads  # the ingest wrote the keywords
 
 
+def test_a_forced_check_waits_for_one_under_way(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's examples force a check while its header's check may be swapping: the
+    forced one must not come back with the old index."""
+    from assistant.store import ChunkStore
+
+    engine = Assistant.open(load_settings(data_dir=data_dir, refresh_interval=0))
+    before = engine.version
+    ingest_elsewhere(newsroom(tmp_path), process_env(data_dir))
+    reopened, swapping = ChunkStore.reopened, threading.Event()
+
+    def slow_reopen(self: ChunkStore, version: str) -> ChunkStore:
+        swapping.set()
+        time.sleep(1.0)  # keeps the other thread's swap under way (not a wait for an outcome)
+        return reopened(self, version)
+
+    monkeypatch.setattr(ChunkStore, "reopened", slow_reopen)
+    other = threading.Thread(target=engine.refresh)
+    other.start()
+    assert swapping.wait(timeout=DEADLINE)
+    engine.refresh(force=True)
+    assert engine.version != before
+    other.join(timeout=DEADLINE)
+
+
 def test_a_question_under_way_keeps_the_index_it_started_with(
     data_dir: Path, tmp_path: Path
 ) -> None:
