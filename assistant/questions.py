@@ -88,7 +88,15 @@ _COMPARISON = re.compile(
     r"larger or smaller|smaller or larger|higher or lower|lower or higher|up or down)\b|"
     r"\bhow (?:does|do|did|would) (?:that|this|it|they|those|these) compare\b"
 )
-_DATE = re.compile(r"\bwhen\b|\bwhat (?:date|year|day|month|time)\b|\bwhich (?:day|year|month)\b")
+# "when" asks a time where it opens a question, follows a preposition ("by when") or opens
+# an embedded question ("do we know when..."), not where it opens a clause ("tips for
+# spotting weasel words when I read the text", "what happens when the war ends").
+_DATE = re.compile(
+    r"(?:^|[.?!:;]\s+|\b(?:and|so|but)\s+)when\b|\b(?:since|until|till|by|from) when\b|"
+    r"\b(?:know|knows|known|idea|say|says|said|tell|told|sure|clear|ask|asked|decide|decided|"
+    r"specify|specifies|mention|mentions|wonder|wondering|expected|explain|explains) when\b|"
+    r"\bwhat (?:date|year|day|month|time)\b|\bwhich (?:day|year|month)\b"
+)
 _PERSON = re.compile(
     r"^(?:and |so |but )?(?:who|whom|whose)\b|"
     r"\bwhich (?:person|people|official|officials|minister|envoy|leader|president|"
@@ -111,7 +119,7 @@ _OVERVIEW = re.compile(
     r"mention|mentions|report|reports) (?:about|on|regarding|concerning|for)\b|"
     r"\btell me (?:more |everything |all )?(?:about|on|regarding)\b|"
     r"\bwhat(?:'s| is) (?:in|there in) (?:it|this|that|the [\w' -]{1,40}?) (?:about|on|for|"
-    r"regarding)\b|^(?:anything|something) (?:about|on|regarding)\b"
+    r"regarding)\b|^(?:anything|something) (?:about|on|regarding)\b|^about\b"
 )
 _SECOND_PART = re.compile(
     r"(?:[,;]\s*|\s+)(?:and|also|plus|but)\s+(?:also\s+)?(?=(?:what|which|who|when|where|why|how|"
@@ -153,7 +161,7 @@ def clean_question(message: str) -> str:
         before = text
         text = _strip_leading(text)
         text = _strip_trailing(text)
-    text = _keep_questions(_without_fillers(text))
+    text = _topic_framed(_keep_questions(_without_fillers(text)))
     return text if any(ch.isalnum() for ch in text) else " ".join(message.split())
 
 
@@ -302,6 +310,18 @@ def _leading_patterns() -> tuple[re.Pattern[str], ...]:
         re.compile(rf"^(?:{intro}){_PUNCT}", re.I),
         re.compile(rf"^(?:{frame})(?:{_PUNCT}|\s+)", re.I),
     )
+
+
+def _topic_framed(text: str) -> str:
+    """ "What happens to Donetsk?" as "About Donetsk?": the frame's words ask for what the
+    articles say about the topic, and are not themselves the topic."""
+    return _topic_frame().sub("About ", text, count=1)
+
+
+@lru_cache(maxsize=1)
+def _topic_frame() -> re.Pattern[str]:
+    frames = _alternatives(load_table("wrappers")["topic_frames"])
+    return re.compile(rf"^(?:(?:and|so|but)\s+)?(?:{frames})\s+(?=\w)", re.I)
 
 
 @lru_cache(maxsize=1)

@@ -39,7 +39,11 @@ from assistant.questions import (
         ("Does the U.S. fund R&D?", "Does the U.S. fund R&D?"),
         # words that only colour a question are not scored
         ("Who actually signed the order?", "Who signed the order?"),
-        ("What exactly happens to the depot, by the way?", "What happens to the depot?"),
+        ("What exactly happens to the depot, by the way?", "About the depot?"),
+        # a frame that asks what the articles say about a topic, in other words
+        ("What would happen to the old station?", "About the old station?"),
+        ("hi, what's going on with the tram line?", "About the tram line?"),
+        ("What happens if the council says no?", "What happens if the council says no?"),
     ],
 )
 def test_wrappers_and_markup_are_stripped(message: str, cleaned: str) -> None:
@@ -65,6 +69,11 @@ def test_names_that_belong_to_the_question_stay() -> None:
         ("What share of the budget goes to schools?", Wants.NUMBER),
         ("What slice of the profits goes to the city?", Wants.NUMBER),
         ("When does the bridge reopen?", Wants.DATE),
+        ("Do we know when the bridge reopens?", Wants.DATE),
+        ("By when must the council decide?", Wants.DATE),
+        ("Any tips for spotting spin when I read the report?", Wants.ANYTHING),
+        ("What happens to fares when the line opens?", Wants.ANYTHING),
+        ("About the old station?", Wants.OVERVIEW),
         ("Which year was the depot built?", Wants.DATE),
         ("Who chairs the committee?", Wants.PERSON),
         ("Which official signed the order?", Wants.PERSON),
@@ -75,7 +84,7 @@ def test_names_that_belong_to_the_question_stay() -> None:
         ("if the levy applies to tourists", Wants.YES_NO),
         ("Why was the vote delayed?", Wants.REASON),
         ("What is a congestion charge?", Wants.DEFINITION),
-        ("What happens to the old station?", Wants.ANYTHING),
+        ("What happens to the old station?", Wants.ANYTHING),  # as written; cleaning reframes it
         ("Is that more or less than the city has now?", Wants.NUMBER),
         ("How does that compare with last year?", Wants.NUMBER),
         ("What does the plan say about the depot?", Wants.OVERVIEW),
@@ -92,10 +101,10 @@ def test_the_kind_of_answer_wanted(question: str, kind: Wants) -> None:
 def test_two_part_questions_are_split_and_the_second_leans_on_the_first() -> None:
     parsed = parse_question("What happens to the old station, and what about the depot?")
     assert [p.text for p in parsed.parts] == [
-        "What happens to the old station?",
+        "About the old station?",
         "what about the depot?",
     ]
-    assert parsed.parts[1].context == "What happens to the old station"
+    assert parsed.parts[1].context == "About the old station"
 
 
 def test_parts_keep_their_own_kinds() -> None:
