@@ -7,6 +7,7 @@ Nothing above the calibrated threshold means the sources don't cover the questio
 
 from __future__ import annotations
 
+import math
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -19,7 +20,8 @@ from assistant.answer import Passage
 from assistant.lexicon import default_lexicon
 from assistant.questions import Part, Wants, answer_kind, measure_asked, offers_answer
 from assistant.text import STOPWORDS, normalise, proper_names, stem, terms, words
-from assistant.thesaurus import Relations, default_thesaurus
+from assistant.thesaurus import NONE as NO_RELATIONS
+from assistant.thesaurus import Phrase, Relations, Thesaurus, default_thesaurus
 
 SENTENCE_WEIGHT = 0.4
 PASSAGE_WEIGHT = 0.2
@@ -36,6 +38,9 @@ THESAURUS_RELATED_CREDIT = 0.5  # a derived form, a broader or narrower word
 RELATED_SHARE = 0.5  # of the decline threshold: how near a sentence must come to be offered
 TOPIC_SHARE = 0.25  # of the question's topic weight that an offered passage must share
 WORD_VECTORS_KEPT = 20_000  # single-word embeddings kept between questions (~20 MB)
+# A name at least half the passages say (idf below ln 2) is the corpus's background, as
+# "Ukraine" is in articles about the war: no passage need name it to answer.
+BACKGROUND_IDF = math.log(2)
 CLOSE_ALTERNATIVE = 0.85  # of a dangling sentence's score, for one that stands alone
 
 
@@ -116,7 +121,8 @@ class ExtractiveAnswerer:
         self, question: str, context: str, passages: Sequence[Passage]
     ) -> list[list[Sentence]]:
         """The sentences to quote, grouped by passage in reading order; [] means decline."""
-        return _group(self._chosen(question, context, passages, answer_kind(question)))
+        wants = answer_kind(question)
+        return _group(self._chosen(_cased(question, passages), context, passages, wants))
 
     def select_parts(
         self, parts: Sequence[Part], context: str, passages: Sequence[Passage]
@@ -125,7 +131,8 @@ class ExtractiveAnswerer:
         chosen: dict[int, Scored] = {}
         for part in parts:
             lean = " ".join(filter(None, (part.context, context)))
-            for item in self._chosen(part.text, lean, passages, part.wants):
+            asked = _cased(part.text, passages)
+            for item in self._chosen(asked, lean, passages, part.wants):
                 chosen.setdefault(item.sentence.start, item)
         return _group(list(chosen.values()))
 
@@ -141,12 +148,13 @@ class ExtractiveAnswerer:
             if self.unknown_names(part.text):
                 return []
             lean = " ".join(filter(None, (part.context, context)))
-            asked = self._topic_weights(part.text)
+            text = _cased(part.text, passages)
+            asked = self._topic_weights(text)
             unknown = sum(w for t, w in asked.items() if not self._known(t))
             if unknown >= RELATED_SHARE * sum(asked.values()):
                 return []  # mostly words the articles never use: out of scope
-            entities = self._places_asked_about(part.text)
-            for item in self.score(part.text, lean, passages, Wants.ANYTHING):
+            entities = self._places_asked_about(text)
+            for item in self.score(text, lean, passages, Wants.ANYTHING):
                 if item.strength < floor or refers_back(item.sentence.text):
                     continue
                 if not entities <= _concepts(item.sentence.passage.text):
@@ -209,7 +217,11 @@ class ExtractiveAnswerer:
             entity = None
             if len(groups) == 1 and not as_city and not lexicon.is_demonym(name):
                 entity = f"@{groups.pop()}"
-            asked += [AskedName(t, entity) for t in terms(name) if self._known(t)]
+            asked += [
+                AskedName(t, entity)
+                for t in terms(name)
+                if self._known(t) and self._idf(t) >= BACKGROUND_IDF
+            ]
         return asked
 
     def score(
@@ -314,7 +326,7 @@ class ExtractiveAnswerer:
 
         def fits(sentence: Sentence, around: frozenset[str]) -> float | None:
             """None rules the sentence out; otherwise a factor for its score."""
-            if not all(_mentioned(name, around, sentence.passage.text) for name in names):
+            if names and not _names_in_passage(names, sentence.passage, around):
                 return None
             if entities and not set(entities) <= _concepts(sentence.passage.text):
                 return None  # "America" asked, and the passage never names the United States
@@ -448,6 +460,15 @@ def _thesaurus_matcher(
         term = next(iter(terms(word)), None)
         if term in weights and term not in names and term not in meanings:
             meanings[term] = thesaurus.relations(word)
+    for phrase, relations in _phrases_in(question, thesaurus):
+        # "pull back" finds "withdraw", "give up" finds "relinquish": each of the phrase's
+        # terms may be said by what the phrase as a whole means.
+        for term in terms(phrase):
+            if term in weights and term not in names:
+                held = meanings.get(term, NO_RELATIONS)
+                meanings[term] = Relations(
+                    held.synonyms | relations.synonyms, held.related | relations.related
+                )
 
     def credit(term: str, sentence: Sentence) -> float:
         relations = meanings.get(term)
@@ -458,6 +479,36 @@ def _thesaurus_matcher(
         return THESAURUS_SYNONYM_CREDIT if _says_any(relations.synonyms, sentence.terms) else 0.0
 
     return credit
+
+
+PHRASE_WORDS = (2, 3)  # a phrase the thesaurus knows is two or three words long
+
+
+def _phrases_in(question: str, thesaurus: Thesaurus) -> list[tuple[str, Relations]]:
+    """The question's phrases of two or three words that the thesaurus knows ("pull back",
+    "set up", "give up"), each with what it may be said with instead."""
+    said = words(question)
+    found = []
+    for size in PHRASE_WORDS:
+        for i in range(len(said) - size + 1):
+            phrase = " ".join(said[i : i + size])
+            own = frozenset(terms(phrase))
+            if not own:
+                continue  # only small words
+            relations = _beyond(thesaurus.relations(phrase), own)
+            if relations.synonyms or relations.related:
+                found.append((phrase, relations))
+    return found
+
+
+def _beyond(relations: Relations, own: frozenset[str]) -> Relations:
+    """Without the phrases made only of the phrase's own words ("back" for "pull back",
+    from "back away"): the sentence saying them proves nothing more."""
+
+    def kept(phrases: frozenset[Phrase]) -> frozenset[Phrase]:
+        return frozenset(p for p in phrases if not set(p) <= own)
+
+    return Relations(kept(relations.synonyms), kept(relations.related))
 
 
 def _says_any(phrases: frozenset[tuple[str, ...]], sentence_terms: frozenset[str]) -> bool:
@@ -545,6 +596,36 @@ def _previous(sentence: Sentence, pool: Sequence[Sentence]) -> Sentence | None:
     return next((other for other in pool if _follows(other, sentence)), None)
 
 
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]*[a-z](?![\w'’-])")
+
+
+def _cased(question: str, passages: Sequence[Passage]) -> str:
+    """The question with the names it types in lower case spelled as the retrieved passages
+    spell them ("what happens to donetsk?" asks about Donetsk): a word the passages only
+    ever write with a capital, in mid-sentence, is a name."""
+    spelled: dict[str, str] = {}
+    lower: set[str] = set()
+    for passage in passages:
+        names, plain = _spellings(passage.text)
+        for name in names:
+            spelled.setdefault(name.lower(), name)
+        lower |= plain
+
+    def restored(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if word in lower or word in STOPWORDS:
+            return word
+        return spelled.get(word, word)
+
+    return _LOWER_WORD.sub(restored, question)
+
+
+@lru_cache(maxsize=4096)
+def _spellings(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """A text's names (capitalised in mid-sentence, and acronyms) and its lower-case words."""
+    return frozenset(proper_names(text)), frozenset(_LOWER_WORD.findall(text))
+
+
 @dataclass(frozen=True)
 class AskedName:
     term: str  # "moscow"
@@ -557,6 +638,19 @@ def _mentioned(name: AskedName, held: frozenset[str], text: str) -> bool:
     if any(_same_name(name.term, term) for term in held):
         return True
     return name.entity is not None and name.entity in _concepts(text)
+
+
+def _names_in_passage(names: Sequence[AskedName], passage: Passage, held: frozenset[str]) -> bool:
+    """Whether the passage (its terms `held`) names them, read under its article's headline
+    ("...Russia's Ukraine war": a passage of that article is about Ukraine)."""
+    headline = _title_terms(passage.title)
+    text = f"{passage.title}\n{passage.text}"
+    return all(_mentioned(name, held | headline, text) for name in names)
+
+
+@lru_cache(maxsize=4096)
+def _title_terms(title: str) -> frozenset[str]:
+    return frozenset(terms(title))
 
 
 def _names_all(sentence: Sentence, names: Sequence[AskedName]) -> bool:

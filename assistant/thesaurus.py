@@ -33,20 +33,17 @@ NONE = Relations(frozenset(), frozenset())
 
 
 class Thesaurus:
-    def __init__(self, rows: dict[str, tuple[str, str]]) -> None:
-        self._rows = rows  # word -> (synonyms, related), as written in the file
+    def __init__(self, rows: dict[str, str]) -> None:
+        self._rows = rows  # word -> "synonyms<TAB>related", as written in the file
 
     @classmethod
     def load(cls, path: Path = PATH) -> Thesaurus:
-        rows: dict[str, tuple[str, str]] = {}
+        """Each line kept as written and parsed when its word is looked up: reading the
+        145,000 lines takes ~0.2 s this way, ~0.9 s splitting every one."""
         try:
-            with gzip.open(path, "rt", encoding="utf-8") as lines:
-                for line in lines:
-                    if line.startswith("#"):
-                        continue
-                    word, synonyms, related = line.rstrip("\n").split("\t")
-                    rows[word] = (synonyms, related)
-        except (OSError, ValueError) as exc:
+            text = gzip.decompress(path.read_bytes()).decode("utf-8")
+            rows = dict(line.split("\t", 1) for line in text.splitlines() if line[:1] != "#")
+        except (OSError, ValueError, EOFError) as exc:
             raise ConfigError(f"the thesaurus cannot be read from {path}: {exc}") from None
         return cls(rows)
 
@@ -58,9 +55,10 @@ class Thesaurus:
         row = next((self._rows[w] for w in _lemmas(word) if w in self._rows), None)
         if row is None:
             return NONE
+        synonym_column, _, related_column = row.partition("\t")
         own = {tuple(terms(word))}
-        synonyms = _phrases(row[0]) - own
-        return Relations(frozenset(synonyms), frozenset(_phrases(row[1]) - synonyms - own))
+        synonyms = _phrases(synonym_column) - own
+        return Relations(frozenset(synonyms), frozenset(_phrases(related_column) - synonyms - own))
 
 
 @lru_cache(maxsize=8192)
@@ -70,7 +68,15 @@ def _relations(thesaurus: Thesaurus, word: str) -> Relations:
 
 def _lemmas(word: str) -> list[str]:
     """The word, then the base forms it may be inflected from (WordNet's own entries hold
-    irregular forms: "wrote", "children")."""
+    irregular forms: "wrote", "children"); a phrase inflects its first word ("pulled back",
+    "looks like")."""
+    first, space, rest = word.partition(" ")
+    if space:
+        return [word] + [f"{form} {rest}" for form in _word_lemmas(first)[1:]]
+    return _word_lemmas(word)
+
+
+def _word_lemmas(word: str) -> list[str]:
     forms = [word]
     for suffix, base in _INFLECTIONS:
         stem = word[: len(word) - len(suffix)]

@@ -36,7 +36,9 @@ def entry(wn, word: str) -> tuple[set[str], set[str]]:  # type: ignore[no-untype
     synonyms: set[str] = set()
     related: set[str] = set()
     for pos, count in SENSES.items():
-        for synset in [s for s in wn.synsets(word, pos=pos) if s is not None][:count]:
+        # WordNet spells a phrase with underscores: "pull_back" (withdraw), "look_like".
+        found = wn.synsets(word.replace(" ", "_"), pos=pos)
+        for synset in [s for s in found if s is not None][:count]:
             synonyms |= lemma_words(synset)
             for lemma in synset.lemmas():
                 if lemma.name().lower() != word.replace(" ", "_"):

@@ -315,3 +315,22 @@ def test_a_stated_topic_switch_drops_the_earlier_turns(assistant: Assistant) -> 
     alone = assistant.ask(switched)
     assert after.text == alone.text
     assert not any("Kramatorsk" in c.quote or "Donetsk" in c.quote for c in after.citations)
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("What would happen to Crimea?", "Crimea"),
+        ("what would happen to crimea?", "Crimea"),
+        ("what happens to donetsk?", "Donetsk"),
+        ("hi! what's going on with Euroclear?", "Euroclear"),
+    ],
+)
+def test_what_happens_to_a_place_is_answered_about_that_place(
+    assistant: Assistant, question: str, name: str
+) -> None:
+    """ "What happens to X?" asks what the articles say about X, whatever the case it is
+    typed in: each quoted sentence names X (not one that merely says "happening")."""
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.text
+    assert all(name in c.quote for c in answer.citations), [c.quote for c in answer.citations]

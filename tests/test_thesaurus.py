@@ -101,3 +101,29 @@ def test_a_follow_up_finds_the_earlier_topic_said_in_other_words() -> None:
         ranked = _answerer().score(question, earlier, [passage])
         assert ranked[0].sentence.text.startswith(first), (earlier, ranked[0].sentence.text)
         assert ranked[0].score > ranked[1].score
+
+
+def test_phrases_are_in_the_thesaurus_and_their_first_word_may_be_inflected() -> None:
+    thesaurus = default_thesaurus()
+    assert _phrase("withdraw") in thesaurus.relations("pull back").synonyms
+    assert _phrase("withdraw") in thesaurus.relations("pulled back").synonyms
+    assert _phrase("relinquish") in thesaurus.relations("gives up").synonyms
+    # Both ways: a word lists the phrase that means it.
+    assert _phrase("pull back") in thesaurus.relations("withdraw").synonyms
+
+
+def test_a_phrase_in_the_question_finds_the_word_that_means_it() -> None:
+    """ "pull back" is the sentence's "withdraw": both of the phrase's words earn the
+    thesaurus's synonym credit, where neither word alone means "withdraw"."""
+    from assistant.answer import Passage
+    from assistant.extractive import THESAURUS_SYNONYM_CREDIT, _sentences
+
+    text = "The council will establish a fund for the fort."
+    passage = Passage("p1", "fort.md", "Fort", "", text, 0, len(text), 1.0, ((0, len(text)),))
+    question = "Will the council set up a fund for the fort?"
+    weights = {"council": 1.0, "set": 1.0, "fund": 1.0, "fort": 1.0}
+    answerer = _answerer()
+    sentences = _sentences([passage])
+    covered, said = answerer._coverage(question, weights, sentences)(sentences[0])
+    assert covered == {"council", "fund", "fort"}
+    assert said >= 3.0 + THESAURUS_SYNONYM_CREDIT - 1e-9, said
