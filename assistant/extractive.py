@@ -18,7 +18,14 @@ import numpy as np
 
 from assistant.answer import Passage
 from assistant.lexicon import default_lexicon
-from assistant.questions import Part, Wants, answer_kind, measure_asked, offers_answer
+from assistant.questions import (
+    Part,
+    Wants,
+    answer_kind,
+    measure_asked,
+    offers_answer,
+    subject_verb,
+)
 from assistant.text import STOPWORDS, normalise, proper_names, stem, terms, words
 from assistant.thesaurus import NONE as NO_RELATIONS
 from assistant.thesaurus import Phrase, Relations, Thesaurus, default_thesaurus
@@ -244,7 +251,7 @@ class ExtractiveAnswerer:
         cover = self._coverage(question, weights, sentences)
         cover_context = self._coverage(context, context_weights, sentences)
         passage_terms = _terms_by_passage(sentences)
-        fits = self._answer_type_check(question, wants or answer_kind(question))
+        fits = self._answer_type_check(question, wants or answer_kind(question), sentences)
         scored = []
         for sentence, similarity in zip(sentences, dense, strict=True):
             covered, said = cover(sentence)
@@ -306,7 +313,7 @@ class ExtractiveAnswerer:
         return cover
 
     def _answer_type_check(
-        self, question: str, wants: Wants
+        self, question: str, wants: Wants, sentences: list[Sentence]
     ) -> Callable[[Sentence, frozenset[str]], float | None]:
         """What a sentence must hold to answer this kind of question.
 
@@ -323,6 +330,7 @@ class ExtractiveAnswerer:
         ]
         measure = measure_asked(question)
         typed = wants in (Wants.NUMBER, Wants.DATE, Wants.PERSON, Wants.PLACE)
+        does = self._says_verb(question, sentences) if wants is Wants.PERSON else None
 
         def fits(sentence: Sentence, around: frozenset[str]) -> float | None:
             """None rules the sentence out; otherwise a factor for its score."""
@@ -332,9 +340,31 @@ class ExtractiveAnswerer:
                 return None  # "America" asked, and the passage never names the United States
             if not typed:
                 return 1.0
+            if does is not None and not does(sentence):
+                return None  # "Who would patrol the zone?": a sentence that never says so
             return TYPE_BONUS if offers_answer(sentence.text, question, wants, measure) else None
 
         return fits
+
+    def _says_verb(
+        self, question: str, sentences: list[Sentence]
+    ) -> Callable[[Sentence], bool] | None:
+        """For "who <verb>s ...?": whether a sentence says that verb, in its words, by a
+        synonym, a WordNet synonym or related word, or a close word ("wrote": "drafting")."""
+        verb = subject_verb(question)
+        term = next(iter(terms(verb)), None) if verb else None
+        if term is None:
+            return None
+        weights = {term: 1.0}
+        matchers = (
+            _synonym_matcher(question, weights),
+            _thesaurus_matcher(question, weights, related=False),
+            _thesaurus_matcher(question, weights, related=True),
+            self._soft_matcher(question, sentences),
+        )
+        return lambda sentence: (
+            term in sentence.terms or any(match(term, sentence) for match in matchers)
+        )
 
     def _weights(self, text: str) -> dict[str, float]:
         return {

@@ -15,7 +15,7 @@ from enum import Enum
 from functools import lru_cache
 
 from assistant.lexicon import load_table
-from assistant.text import proper_names, terms
+from assistant.text import STOPWORDS, proper_names, terms
 
 
 class Wants(Enum):
@@ -372,6 +372,25 @@ def _part(text: str, context: str) -> Part:
     return Part(_as_question(text), kind, context, measure_asked(text))
 
 
+def subject_verb(question: str) -> str | None:
+    """The verb of a question that asks who does something ("Who would patrol the zone?":
+    "patrol"), which an answering sentence must say; None for other questions, for "who
+    is/did <subject> ..." and for verbs that say little on their own ("get", "have")."""
+    verbs = load_table("verbs")
+    between = "|".join(re.escape(str(w)) for w in verbs["between"])
+    found = re.match(
+        rf"^(?:(?:and|so|but)\s+)?who\s+(?:(?:{between})\s+)*([a-z]+)\b",
+        " ".join(question.lower().split()),
+    )
+    if found is None:
+        return None
+    verb = found.group(1)
+    light = {str(w) for w in verbs["light"]}
+    if verb in STOPWORDS or verb in light or verb in _FUNCTION_WORDS:
+        return None
+    return verb
+
+
 def measure_asked(question: str) -> Measure:
     asked = " ".join(question.lower().split())
     for pattern, measure in _MEASURES:
@@ -397,7 +416,20 @@ def offers_answer(sentence: str, question: str, wants: Wants, measure: Measure) 
     if wants is Wants.DATE:
         return bool(_new_matches(_TIME, sentence, question))
     asked = {t for name in proper_names(question) for t in terms(name)}
-    return any(_names_something_new(name, asked) for name in proper_names(sentence))
+    if wants is Wants.PLACE and _WHERE.match(" ".join(question.lower().split())):
+        # "Where did they meet?" wants a location: "in Belgium", "to a US-Russian vehicle",
+        # not any name ("a deal to suit Moscow").
+        named = [m.group(1) for m in _LOCATED_NAME.finditer(sentence)]
+    else:
+        named = proper_names(sentence)
+    return any(_names_something_new(name, asked) for name in named)
+
+
+_WHERE = re.compile(r"^(?:(?:and|so|but)\s+)?where\b")
+_LOCATED_NAME = re.compile(
+    r"\b(?i:in|at|to|into|onto|from|near|inside|outside|across|throughout|within|towards?|"
+    r"via|between|around)\s+(?:(?i:the|a|an)\s+)?[\"“]?([A-Z][\w‑-]*)(?![\w‑-]|['’]s?\b)"
+)  # not a possessive: "a stitch-up in Moscow's favour" places nothing in Moscow
 
 
 def _names_something_new(name: str, asked: set[str]) -> bool:

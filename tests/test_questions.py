@@ -12,6 +12,7 @@ from assistant.questions import (
     leans_on_history,
     offers_answer,
     parse_question,
+    subject_verb,
 )
 
 
@@ -141,6 +142,13 @@ def test_a_single_question_is_one_part() -> None:
         ("The gates open at 6pm.", "When do the gates open?", True),
         ("You may have seen the depot.", "When does the depot reopen?", False),
         ("The depot reopens soon.", "Does the depot reopen?", True),
+        # "where" wants a location, not any name: "in Belgium", not "a deal to suit Moscow"
+        ("The funds are held by Euroclear in Belgium.", "Where are the funds held?", True),
+        ("The jets would be stationed in Poland.", "Where would the jets be based?", True),
+        ('The rest goes to a "Harbour Trust" fund.', "Where would the rest go?", True),
+        ("They met Ana Ruiz to suit Moscow.", "Where did they meet?", False),
+        ("They met, a stitch-up in Moscow's favour.", "Where did they meet?", False),
+        ("The cities of Slovyansk and Kramatorsk.", "Which cities are in the belt?", True),
     ],
 )
 def test_a_sentence_must_hold_the_kind_of_answer_asked_for(
@@ -179,3 +187,20 @@ def test_only_a_follow_up_leans_on_the_conversation(question: str, leans: bool) 
 )
 def test_attempts_to_change_the_rules_are_recognised(message: str, injection: bool) -> None:
     assert is_injection(message) is injection
+
+
+@pytest.mark.parametrize(
+    ("question", "verb"),
+    [
+        ("Who would patrol the buffer zone?", "patrol"),
+        ("who will actually run the fund?", "run"),
+        ("Who told the council that the depot would close?", "told"),
+        ("And who signed it?", "signed"),
+        ("Who is the mayor?", None),  # "who is <someone>": no verb to hold a sentence to
+        ("Who did the mayor meet?", None),  # the verb is the subject's, not asked of "who"
+        ("Who would get the money?", None),  # "get" says little on its own
+        ("What would the council patrol?", None),
+    ],
+)
+def test_the_verb_a_who_question_asks_about(question: str, verb: str | None) -> None:
+    assert subject_verb(question) == verb

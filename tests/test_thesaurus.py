@@ -127,3 +127,26 @@ def test_a_phrase_in_the_question_finds_the_word_that_means_it() -> None:
     covered, said = answerer._coverage(question, weights, sentences)(sentences[0])
     assert covered == {"council", "fund", "fort"}
     assert said >= 3.0 + THESAURUS_SYNONYM_CREDIT - 1e-9, said
+
+
+def test_a_who_question_is_answered_only_by_a_sentence_that_says_its_verb() -> None:
+    """ "Who would run the depot?" is not answered by a sentence that merely names someone
+    new beside the depot; "Who would manage it?" is, and so is "who would operate it?",
+    said in other words."""
+    from assistant.answer import Passage
+    from assistant.text import sentence_spans
+
+    text = (
+        "The old tram depot will go to the Harbour Trust next spring.\n\n"
+        "The depot's yard will stay open to the public."
+    )
+    spans = tuple(sentence_spans(text))
+    passage = Passage("p1", "depot.md", "Depot", "", text, 0, len(text), 1.0, spans)
+    answerer = _answerer()
+    assert answerer.select("Who would run the old tram depot?", "", [passage]) == []
+    assert answerer.select("Who would get the old tram depot?", "", [passage]) != []
+
+    managed = "The Harbour Trust will manage the old tram depot from next spring."
+    other = Passage("p2", "depot.md", "Depot", "", managed, 0, len(managed), 1.0, ())
+    assert answerer.select("Who would manage the old tram depot?", "", [other]) != []
+    assert answerer.select("Who would administer the old tram depot?", "", [other]) != []
