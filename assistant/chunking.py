@@ -42,7 +42,8 @@ def chunk_id(article_key: str, index: int) -> str:
 
 
 @lru_cache(maxsize=4)
-def _splitter(chunk_tokens: int):  # type: ignore[no-untyped-def]
+def sentence_splitter(chunk_tokens: int):  # type: ignore[no-untyped-def]
+    """llama-index's SentenceSplitter as chunks are cut (its import takes ~1.5 s)."""
     from llama_index.core.node_parser import SentenceSplitter
 
     return SentenceSplitter(
@@ -59,7 +60,7 @@ def chunk_article(article: Article, *, chunk_tokens: int) -> list[Chunk]:
     from llama_index.core import Document
 
     body = article.body
-    nodes = _splitter(chunk_tokens).get_nodes_from_documents([Document(text=body)])
+    nodes = sentence_splitter(chunk_tokens).get_nodes_from_documents([Document(text=body)])
     chunks: list[Chunk] = []
     cursor = 0
     for node in nodes:

@@ -159,19 +159,39 @@ def load_corpus(paths: Iterable[Path]) -> LoadResult:
     A file reached through two of the paths is loaded once, through the first. Two files
     that declare the same `id` (or `url`) are one article: the first is kept.
     """
-    articles: list[Article] = []
-    problems: list[LoadProblem] = []
-    seen_files: set[Path] = set()
-    seen_ids: dict[str, str] = {}
+    loader = _Loader()
     for path in paths:
-        files = _files_under(path)
-        root = corpus_root(path)
+        loader.load(corpus_root(path), _files_under(path))
+    return LoadResult(loader.articles, loader.problems)
+
+
+def load_files(folder: Path, files: Iterable[Path]) -> LoadResult:
+    """Load some article files of the corpus folder `folder`, each as load_corpus([folder])
+    would load it: the same identity (`<folder name>/<path inside it>` unless the front matter
+    gives one), corpus and source. A file that is gone meanwhile is left out silently."""
+    root = corpus_root(folder)
+    loader = _Loader()
+    loader.load(root, sorted(f for f in files if f.is_file()))
+    return LoadResult(loader.articles, loader.problems)
+
+
+class _Loader:
+    """Articles and problems of the files loaded so far; a file is loaded once, and of two
+    files that declare the same identity the first."""
+
+    def __init__(self) -> None:
+        self.articles: list[Article] = []
+        self.problems: list[LoadProblem] = []
+        self._seen_files: set[Path] = set()
+        self._seen_ids: dict[str, str] = {}
+
+    def load(self, root: Path, files: Iterable[Path]) -> None:
         name = corpus_name(root)
         for file in files:
             resolved = file.resolve()
-            if resolved in seen_files:
+            if resolved in self._seen_files:
                 continue
-            seen_files.add(resolved)
+            self._seen_files.add(resolved)
             source = display_path(file)
             inside = Path(os.path.abspath(file)).relative_to(root).as_posix()
             try:
@@ -184,17 +204,18 @@ def load_corpus(paths: Iterable[Path]) -> LoadResult:
                     mtime=file.stat().st_mtime,
                 )
             except ArticleError as exc:
-                problems.append(LoadProblem(source, str(exc)))
+                self.problems.append(LoadProblem(source, str(exc)))
                 continue
             except OSError as exc:
-                problems.append(LoadProblem(source, exc.strerror or str(exc)))
+                self.problems.append(LoadProblem(source, exc.strerror or str(exc)))
                 continue
-            first = seen_ids.setdefault(article.key, source)
+            first = self._seen_ids.setdefault(article.key, source)
             if first != source:
-                problems.append(LoadProblem(source, f"the same article as {first} ({article.key})"))
+                self.problems.append(
+                    LoadProblem(source, f"the same article as {first} ({article.key})")
+                )
                 continue
-            articles.append(article)
-    return LoadResult(articles, problems)
+            self.articles.append(article)
 
 
 class ArticleError(ValueError):

@@ -723,6 +723,10 @@ def ingest(
     progress: Progress = no_progress,
 ) -> IngestReport:
     """Build or update the index (the engine's other public entry point)."""
+    return indexer(settings).ingest(paths, rebuild=rebuild, progress=progress)
+
+
+def indexer(settings: Settings) -> Indexer:
+    """An Indexer, for one ingest or several in a row (Indexer.ingest, ingest_changes)."""
     store = ChunkStore(settings=settings)
-    indexer = Indexer(settings=settings, store=store, embedder=make_embedder(settings))
-    return indexer.ingest(paths, rebuild=rebuild, progress=progress)
+    return Indexer(settings=settings, store=store, embedder=make_embedder(settings))

@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 
 from assistant.chunking import Chunk, chunk_article, chunk_id
-from assistant.corpus import Article, LoadProblem, corpus_name, corpus_root, load_corpus
+from assistant.corpus import (
+    Article,
+    LoadProblem,
+    corpus_name,
+    corpus_root,
+    load_corpus,
+    load_files,
+)
 from assistant.embeddings import Embedder, WordLlamaEmbedder
 from assistant.errors import CorpusError, DamagedIndexError, IndexStateError
 from assistant.lexical import Changes, LexicalIndex
@@ -48,6 +55,57 @@ def no_progress(stage: str, done: int, total: int) -> None:
     return None
 
 
+@dataclass(frozen=True)
+class ArticleChange:
+    """What an ingest did to one article: "added", "updated", "removed" or "moved" (an
+    unchanged article whose file is now `file`, was `was`)."""
+
+    what: str
+    file: str
+    was: str = ""
+
+
+@dataclass(frozen=True)
+class FolderChanges:
+    """What changed under one corpus folder since it was last ingested, as a watcher saw it."""
+
+    folder: Path  # the corpus folder (its name is part of its articles' identity)
+    files: tuple[Path, ...] = ()  # article files under it to read: new or changed
+    gone: tuple[Path, ...] = ()  # files or folders under it deleted or moved away
+
+
+@dataclass
+class _Selection:
+    """What one ingest reads, and where it looks for stored articles whose file is gone.
+
+    An ordinary ingest reads whole corpus paths (`whole`): every stored article of those
+    folders whose file no longer exists is removed. A targeted one (`targeted`) reads some
+    files of a folder and looks only at the stored articles whose file was one of `gone`.
+    """
+
+    articles: list[Article]
+    problems: list[LoadProblem]
+    whole: list[Path] = field(default_factory=list)
+    targeted: list[FolderChanges] = field(default_factory=list)
+
+    @property
+    def folders(self) -> set[str]:
+        """The corpus names of the folders read whole."""
+        return {corpus_name(corpus_root(p)) for p in self.whole if p.is_dir()}
+
+    def widened(self, folders: set[Path]) -> _Selection:
+        """The same, with the targeted changes of these folders read as whole folders."""
+        keep = [c for c in self.targeted if c.folder not in folders]
+        names = {corpus_name(corpus_root(f)) for f in folders}
+        loaded = load_corpus(sorted(folders))
+        return _Selection(
+            articles=[a for a in self.articles if a.corpus not in names] + loaded.articles,
+            problems=list(dict.fromkeys([*self.problems, *loaded.problems])),  # once each
+            whole=[*self.whole, *sorted(folders)],
+            targeted=keep,
+        )
+
+
 @dataclass
 class IngestReport:
     added: int = 0
@@ -59,6 +117,8 @@ class IngestReport:
     articles_total: int = 0
     seconds: float = 0.0
     problems: list[LoadProblem] = field(default_factory=list)
+    # Each article added, updated, removed or moved (files are absolute, as stored).
+    articles: list[ArticleChange] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -78,6 +138,8 @@ class Indexer:
         self._store = store
         self._embedder = embedder
         self._keywords: LexicalIndex | None = None
+        # The store version the last ingest through this object left; "" after a failure.
+        self._left: str | None = None
 
     def ingest(
         self,
@@ -96,13 +158,45 @@ class Indexer:
         corpus = load_corpus(paths)
         if not corpus.articles and not corpus.problems and not paths:
             raise CorpusError("no corpus paths given")
+        selection = _Selection(corpus.articles, corpus.problems, whole=paths)
+        return self._ingest_locked(selection, rebuild=rebuild, progress=progress, started=started)
+
+    def ingest_changes(
+        self, changes: Sequence[FolderChanges], *, progress: Progress = no_progress
+    ) -> IngestReport:
+        """Bring the index in line with what changed in corpus folders, reading only the files
+        named: the same articles, with the same identities, as ingesting the folders whole
+        would give (a later `ingest` of them finds nothing to do).
+
+        The stored articles whose file was one of `gone` (or under one) and no longer exists
+        are removed; nothing else of the folders is read. When a file read declares the
+        identity of another file that still exists, its folder is read whole instead, so
+        that the same one of the two wins as in an ordinary ingest.
+        """
+        started = time.perf_counter()
+        articles: list[Article] = []
+        problems: list[LoadProblem] = []
+        for change in changes:
+            loaded = load_files(change.folder, change.files)
+            articles += loaded.articles
+            problems += loaded.problems
+        selection = _Selection(articles, problems, targeted=list(changes))
+        return self._ingest_locked(selection, rebuild=False, progress=progress, started=started)
+
+    def _ingest_locked(
+        self, selection: _Selection, *, rebuild: bool, progress: Progress, started: float
+    ) -> IngestReport:
+        """_ingest under this data directory's ingest lock; with rebuild, a damaged embedded
+        store is moved aside and built afresh."""
         with ingest_lock(
             self._settings.data_dir,
             timeout=self._settings.ingest_lock_timeout,
             on_wait=log.warning,
         ):
+            self._reopen_store_unless_as_left()
+            self._left = ""
             try:
-                report = self._ingest(paths, corpus.articles, rebuild=rebuild, progress=progress)
+                report = self._ingest(selection, rebuild=rebuild, progress=progress)
             except DamagedIndexError as exc:
                 if not rebuild or self._settings.chroma_url:
                     raise
@@ -112,14 +206,22 @@ class Indexer:
                     str(exc).split("; run `", 1)[0],
                     moved,
                 )
-                report = self._ingest(paths, corpus.articles, rebuild=True, progress=progress)
-        report.problems = corpus.problems
+                report = self._ingest(selection, rebuild=True, progress=progress)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _ingest(
-        self, paths: list[Path], articles: list[Article], *, rebuild: bool, progress: Progress
-    ) -> IngestReport:
+    def _reopen_store_unless_as_left(self) -> None:
+        """For an Indexer used for one ingest after another (`ingest --watch`): keep the
+        embedded store open while it is at the version the last ingest left, else open it
+        afresh. chromadb reads an embedded store's vector index once per process: another
+        process's writes since would be missing from that copy, and writing through it would
+        lose them. Keeping it saves reopening the store (~1 s at 10,000 articles)."""
+        if self._left is None or self._settings.chroma_url:
+            return  # the first ingest; a Chroma server answers every client from its data
+        if not self._left or self._store.refresh().marker != self._left:
+            self._store.reconnect()
+
+    def _ingest(self, selection: _Selection, *, rebuild: bool, progress: Progress) -> IngestReport:
         report = IngestReport()
         if rebuild:
             self._store.drop()
@@ -128,14 +230,22 @@ class Indexer:
         recorded = self._store.info(derive=False)
         keywords = self._open_keywords(reset=rebuild)
         self._sync(keywords, recorded.version, progress)
-        # The store's heads, as the keyword index's ledger has them: of these articles and of
-        # the folders given (where a deleted file's article is found), not of every article.
-        folders = {corpus_name(corpus_root(p)) for p in paths if p.is_dir()}
-        heads = keywords.heads([a.key for a in articles], corpora=folders)
+        heads = self._ledger_heads(keywords, selection)
+        clashes = _clashing_folders(selection, heads)
+        if clashes:
+            selection = selection.widened(clashes)
+            heads = self._ledger_heads(keywords, selection)
+        articles = selection.articles
+        report.problems = selection.problems
+        folders = selection.folders | {
+            corpus_name(corpus_root(c.folder)) for c in selection.targeted
+        }
         todo, moved = self._plan(articles, heads, report)
         gone = self._missing(folders, articles, heads)
         stored_articles = keywords.article_count()
-        fresh = self._store.count() == 0
+        # Only a collection that records no chunks may be empty (count() is 0.4 s, cold, at
+        # 200,000 chunks); one that records some but holds none is written as a full one.
+        fresh = recorded.chunks == 0 and self._store.count() == 0
         marker = ""
         if todo or gone:
             keywords.forget_store_version()
@@ -165,7 +275,19 @@ class Indexer:
             progress("lexical index", 1, 1)
         if interfered:
             self._sync(keywords, version, progress)
+        self._left = version
         return report
+
+    @staticmethod
+    def _ledger_heads(keywords: LexicalIndex, selection: _Selection) -> dict[str, dict]:
+        """The store's heads, as the keyword index's ledger has them: of the articles read,
+        of the folders read whole and of the files gone (where a deleted file's article is
+        found), not of every article."""
+        heads = keywords.heads([a.key for a in selection.articles], corpora=selection.folders)
+        for change in selection.targeted:
+            gone = [_stored_path(path) for path in change.gone]
+            heads.update(keywords.heads_of_files(corpus_name(corpus_root(change.folder)), gone))
+        return heads
 
     def _open_store(self) -> None:
         """Create the collection, or check that this ingest may update the existing one."""
@@ -327,10 +449,15 @@ class Indexer:
             head = heads.get(article.key)
             if head is None:
                 report.added += 1
+                report.articles.append(ArticleChange("added", article.file))
             elif head.get("doc_hash") != article.content_hash:
                 report.updated += 1
+                report.articles.append(ArticleChange("updated", article.file))
             else:
                 report.unchanged += 1
+                if head.get("file") != article.file:
+                    was = str(head.get("file") or "")
+                    report.articles.append(ArticleChange("moved", article.file, was))
                 if (
                     head.get("file") != article.file
                     or head.get("corpus") != article.corpus
@@ -429,6 +556,8 @@ class Indexer:
             self._store.delete(chunk_id(key, i) for i in range(n_chunks))
             changes.remove(key)
             report.removed += 1
+            file = heads[key].get("file") or heads[key].get("source")
+            report.articles.append(ArticleChange("removed", str(file)))
 
     def _relocate(self, articles: list[Article], heads: dict[str, dict], changes: Changes) -> None:
         """Point unchanged articles at where their files are now (no re-embedding)."""
@@ -443,6 +572,30 @@ class Indexer:
                 metadatas.append(where)
             changes.relocate(article.key, {**heads[article.key], **where})
         self._store.update_metadata(ids, metadatas)
+
+
+def _stored_path(path: Path) -> str:
+    """A path as articles record their file (Article.file: symbolic links resolved), also for
+    a path that no longer exists."""
+    return Path(os.path.abspath(path)).resolve().as_posix()
+
+
+def _clashing_folders(selection: _Selection, heads: Mapping[str, Mapping[str, Any]]) -> set[Path]:
+    """Folders of a targeted selection where a file read declares the identity (front matter
+    `id` or `url`) of an article stored from another file that still exists."""
+    targeted = {corpus_name(corpus_root(c.folder)): c.folder for c in selection.targeted}
+    clashes = set()
+    for article in selection.articles:
+        head = heads.get(article.key)
+        stored = str(head.get("file") or "") if head else ""
+        if (
+            article.corpus in targeted
+            and stored
+            and stored != article.file
+            and Path(stored).exists()
+        ):
+            clashes.add(targeted[article.corpus])
+    return clashes
 
 
 def _content(head: Mapping[str, Any] | None) -> tuple[str, int]:

@@ -220,6 +220,27 @@ class LexicalIndex:
                 ]
         return {key: json.loads(head) for key, head in rows}
 
+    def heads_of_files(self, corpus: str, paths: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Per article key, the head record of the articles of `corpus` whose file (the head's
+        `file`) is one of `paths` or lies under one of them (a folder). Reads the ledger's
+        file names of that corpus, and the whole records of those found only."""
+        wanted = {path.rstrip("/") for path in paths}
+        if not wanted:
+            return {}
+        folders = tuple(f"{path}/" for path in wanted)
+        with self._reader() as db:
+            rows = db.execute(
+                "SELECT id, json_extract(head, '$.file') FROM articles WHERE corpus = ?",
+                (corpus,),
+            ).fetchall()
+            found = [
+                row_id
+                for row_id, file in rows
+                if file and (file in wanted or str(file).startswith(folders))
+            ]
+            sql = "SELECT key, head FROM articles WHERE id IN ({})"
+            return {key: json.loads(head) for key, head in _select_in(db, sql, found)}
+
     def article_count(self) -> int:
         with self._reader() as db:
             return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])

@@ -259,6 +259,14 @@ class ChunkStore:
                 removed.append(entry)
         return removed
 
+    def reconnect(self) -> None:
+        """Open the store afresh on next use: for the embedded store, a new in-process copy
+        (chromadb's cached one is stopped, for it may be stale)."""
+        self._client = None
+        self._collection = None
+        if not self._settings.chroma_url:
+            forget_embedded(self._settings.chroma_dir)
+
     def move_aside(self) -> Path:
         """Rename a damaged embedded store to chroma.corrupt-<timestamp>; the next use starts
         a fresh one. Returns where it went."""

@@ -8,12 +8,12 @@ something else writes into (a CMS export, rsync, an editor).
   `.swp`, `.crdownload`, editors' files; see `is_temporary`) are ignored, and a file is
   ingested only once its size and modification time stayed the same for `settle` seconds.
   One still changing waits for a later round.
-- **A round is the ordinary incremental ingest** (`assistant.engine.ingest`). New and changed
-  files directly inside a watched folder are given to it as files, so only they are read.
-  A deletion, a change in a subfolder or a folder moved in makes it ingest the whole folder:
-  that is how an ingest removes articles whose file is gone, and how a file in a subfolder
-  keeps its identity (`<folder>/<path inside it>`). Such a round first lets every file of the
-  folder written within the settle interval settle, or waits for a later round.
+- **A round reads only what changed** (`assistant.engine.ingest_changes`): the new and changed
+  files, wherever they are under a watched folder, and the paths deleted or moved away,
+  whose articles the keyword index's ledger finds by their file. The articles get the
+  identities an ingest of the whole folder would give them (`<folder>/<path inside it>`), so
+  a later `assistant ingest` of the folder finds nothing to do; the rest of the folder is
+  not read, however big it is.
 - **Stopping.** SIGINT (Ctrl-C) or SIGTERM stops the watch at once when it is idle or
   waiting for files to settle. During an ingest it stops when the ingest ends, or after
   STOP_GRACE seconds (or a second signal) by abandoning it; an abandoned ingest is crash-safe
@@ -38,7 +38,7 @@ from assistant.corpus import ARTICLE_SUFFIXES, display_path, find_article_files
 from assistant.errors import AssistantError, ConfigError, CorpusError
 
 if TYPE_CHECKING:
-    from assistant.indexing import IngestReport, Progress
+    from assistant.indexing import FolderChanges, Indexer, IngestReport, Progress
     from assistant.settings import Settings
 
 QUIET_MS = 300  # a burst ends after this long without a new change (watchfiles' `step`)
@@ -64,8 +64,6 @@ TEMP_SUFFIXES = (
     "___jb_tmp___",
     "___jb_old___",
 )
-
-Ingest = Callable[["Settings", list[Path], bool, "Progress | None"], "IngestReport"]
 
 
 def is_temporary(name: str) -> bool:
@@ -100,23 +98,6 @@ def watch_folders(
     return watch.run(rebuild=rebuild, progress=progress)
 
 
-def _ingest(
-    settings: Settings, paths: list[Path], rebuild: bool, progress: Progress | None
-) -> IngestReport:
-    """One ordinary ingest, then chromadb's in-process copy of the embedded store is dropped:
-    another process may write to it before the next round, and a stale copy must not write."""
-    from assistant.engine import ingest
-    from assistant.store import forget_embedded
-
-    try:
-        if progress is None:
-            return ingest(settings, paths, rebuild=rebuild)
-        return ingest(settings, paths, rebuild=rebuild, progress=progress)
-    finally:
-        if not settings.chroma_url:
-            forget_embedded(settings.chroma_dir)
-
-
 class _Abandoned(Exception):
     """The ingest under way was given up because the watch is stopping."""
 
@@ -126,13 +107,10 @@ class _Abandoned(Exception):
 
 @dataclass(frozen=True)
 class _Plan:
-    """One round: what to give the ingest, and what it is about."""
+    """One round: what to give the ingest, and what must wait for a later round."""
 
-    paths: list[Path]  # files and folders for the ingest
-    files: list[Path]  # settled article files the round reads (new or changed)
-    whole: list[Path]  # watched folders ingested whole
+    changes: list[FolderChanges]  # per watched folder: settled files to read, paths gone
     waiting: list[Path]  # files still being written
-    deferred: list[Path]  # changes in a folder to read whole once those files settle
 
 
 class FolderWatch:
@@ -143,7 +121,6 @@ class FolderWatch:
         *,
         settle: float = DEFAULT_SETTLE,
         stream: TextIO = sys.stderr,
-        ingest: Ingest = _ingest,
     ) -> None:
         if not folders:
             raise CorpusError("no folders to watch")
@@ -162,7 +139,7 @@ class FolderWatch:
         self._data = Path(os.path.realpath(settings.data_dir))
         self._settle = settle
         self._stream = stream
-        self._ingest = ingest
+        self._indexer: Indexer | None = None  # one for all rounds: it keeps the store open
         self._stop = threading.Event()
         self._busy = False  # an ingest is under way
         self._known: set[Path] = set()  # article files present after the last round
@@ -220,32 +197,45 @@ class FolderWatch:
 
     def _initial_sync(self, rebuild: bool, progress: Progress | None) -> None:
         """Ingest the folders once, as `assistant ingest` would; failures here stop the watch."""
+        from assistant.indexing import no_progress
+
         self._known = self._scan(self._roots)
         self._pending.clear()  # all of it is read now
-        report = self._run_ingest(list(self._given), rebuild=rebuild, progress=progress)
+        given = list(self._given)
+        report = self._busy_with(
+            lambda indexer: indexer.ingest(given, rebuild=rebuild, progress=progress or no_progress)
+        )
+        threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
         if report is None:
             return
         for problem in report.problems:
             self._say(f"warning: {problem}")
         self._say(f"ingest: {report.summary()}")
 
+    def _warm_up(self) -> None:
+        """Import what a round that writes needs (llama-index's splitter, ~1.5 s) while the
+        watch is idle, rather than in the first round that brings a new file."""
+        from assistant.chunking import sentence_splitter
+
+        with contextlib.suppress(Exception):
+            sentence_splitter(self._settings.chunk_tokens)
+
     def _round(self) -> None:
+        self._check_folders()
         touched, self._pending = self._pending, set()
         plan = self._plan(touched)
         if plan is None:
             return
-        self._pending.update(plan.waiting, plan.deferred)
+        self._pending.update(plan.waiting)
         for path in plan.waiting:
             if path not in self._waiting:
                 self._waiting.add(path)
                 self._say(f"waiting for {display_path(path)}: still being written")
-        if not plan.paths:
+        if not plan.changes:
             return
         try:
-            report = self._run_ingest(plan.paths)
+            report = self._busy_with(lambda indexer: indexer.ingest_changes(plan.changes))
         except AssistantError as exc:
-            if isinstance(exc, CorpusError) and not all(r.is_dir() for r in self._roots):
-                raise  # a watched folder is gone: nothing sensible to keep watching
             delay = RETRY_DELAYS[min(self._failures, len(RETRY_DELAYS) - 1)]
             self._failures += 1
             self._retry_at = time.monotonic() + delay
@@ -256,16 +246,26 @@ class FolderWatch:
             return
         self._failures = 0
         self._waiting &= self._pending
-        self._report(plan, report)
+        self._remember(plan)
+        self._report(report)
 
-    def _run_ingest(
-        self, paths: list[Path], *, rebuild: bool = False, progress: Progress | None = None
-    ) -> IngestReport | None:
+    def _check_folders(self) -> None:
+        """A watched folder that is gone stops the watch (its articles stay in the index)."""
+        for given, root in zip(self._given, self._roots, strict=True):
+            if not root.is_dir():
+                raise CorpusError(f"corpus path not found: {given}")
+
+    def _busy_with(self, ingest: Callable[[Indexer], IngestReport]) -> IngestReport | None:
+        """The ingest, unless the watch is stopping; the stop signal may abandon it."""
         if self._stop.is_set():
             return None
         self._busy = True
         try:
-            return self._ingest(self._settings, paths, rebuild, progress)
+            if self._indexer is None:
+                from assistant.engine import indexer
+
+                self._indexer = indexer(self._settings)
+            return ingest(self._indexer)
         except KeyboardInterrupt:
             raise _Abandoned() from None  # from _on_signal: the grace period is over
         except AssistantError as exc:
@@ -278,63 +278,44 @@ class FolderWatch:
     # -- what a round does -----------------------------------------------------------
 
     def _plan(self, touched: set[Path]) -> _Plan | None:
-        """Sort the changed paths into files to read, folders to ingest whole, and what must
-        wait for a later round; None when the watch was stopped meanwhile."""
+        """Sort the changed paths into files to read, paths gone, and files still being
+        written (for a later round); None when the watch was stopped meanwhile."""
+        from assistant.indexing import FolderChanges
+
         candidates: set[Path] = set()
-        whole: set[Path] = set()
+        gone: set[Path] = set()
         for path in touched:
             located = self._locate(path)
             if located is None:
                 continue
-            root, inside = located
             if path.is_file():
-                if self._is_article(inside):
+                if self._is_article(located[1]):
                     candidates.add(path)
             elif path.is_dir():
-                new = self._scan([path]) - self._known  # a folder moved or copied in
-                candidates |= new
-                if new:
-                    whole.add(root)
-            elif any(k == path or path in k.parents for k in self._known):
-                whole.add(root)  # a file, or a folder of them, was deleted or moved away
-        # A folder read whole must not catch a file half-written: its recent files settle too.
-        extra = set().union(*(self._recently_written(root) for root in whole)) - candidates
-        settled, waiting = self._settled(candidates | extra)
+                candidates |= self._scan([path]) - self._known  # a folder moved or copied in
+            elif self._was_known(path):
+                gone.add(path)  # a file, or a folder of them, deleted or moved away
+        settled, waiting = self._settled(candidates)
         if self._stop.is_set():
             return None
-        whole |= {self._root_of(p) for p in settled if not self._top_level(p)}
-        busy = {self._root_of(p) for p in waiting}
-        whole -= busy  # read whole in a later round, once all its files have settled
-        singles = sorted(
-            p for p in settled - extra if self._top_level(p) and self._root_of(p) not in whole
-        )
-        return _Plan(
-            paths=[g for g, r in zip(self._given, self._roots, strict=True) if r in whole]
-            + singles,
-            files=sorted(p for p in settled - extra if p in singles or self._root_of(p) in whole),
-            whole=sorted(whole),
-            waiting=sorted(waiting),
-            deferred=sorted(p for p in touched if self._root_of(p) in busy and p not in singles),
-        )
+        changes = []
+        for given, root in zip(self._given, self._roots, strict=True):
+            files = sorted(p for p in settled if self._root_of(p) == root)
+            deleted = sorted(p for p in gone if self._root_of(p) == root)
+            if files or deleted:
+                changes.append(FolderChanges(given, files=tuple(files), gone=tuple(deleted)))
+        return _Plan(changes=changes, waiting=sorted(waiting))
 
-    def _recently_written(self, root: Path) -> set[Path]:
-        """Article files under the folder modified less than `settle` seconds ago."""
-        since = time.time() - self._settle - QUIET_MS / 1000
-        recent = set()
-        for path in self._scan([root]):
-            with contextlib.suppress(OSError):
-                if path.stat().st_mtime >= since:
-                    recent.add(path)
-        return recent
+    def _was_known(self, path: Path) -> bool:
+        """An article file, or a folder holding one, as of the last round."""
+        if path in self._known:
+            return True
+        prefix = f"{path}{os.sep}"
+        return any(str(known).startswith(prefix) for known in self._known)
 
     def _root_of(self, path: Path) -> Path | None:
         located = self._locate(path)
         return located[0] if located else None
-
-    def _top_level(self, path: Path) -> bool:
-        """Directly inside its watched folder, not in a subfolder."""
-        located = self._locate(path)
-        return located is not None and len(located[1].parts) == 1
 
     def _settled(self, files: set[Path]) -> tuple[set[Path], set[Path]]:
         """Files whose size and modification time stayed the same over the settle interval,
@@ -348,23 +329,30 @@ class FolderWatch:
         stable = {p for p in files if before[p] is not None and before[p] == after[p]}
         return stable, files - stable
 
-    def _report(self, plan: _Plan, report: IngestReport) -> None:
-        """One line per file added, changed or removed, the problems, then the summary."""
-        skipped = {problem.path: problem for problem in report.problems}
-        before = set(self._known)
-        for root in plan.whole:
-            inside = {k for k in self._known if root in k.parents}
-            self._known = (self._known - inside) | self._scan([root])
-        self._known |= {path for path in plan.files if path.is_file()}
-        lines = []
-        for path in sorted((self._known - before) | set(plan.files)):
-            name = display_path(path)
-            if name in skipped:
-                lines.append(f"warning: {skipped[name]}")
+    def _remember(self, plan: _Plan) -> None:
+        """The article files present now, from what the round read and removed."""
+        for change in plan.changes:
+            for path in change.gone:
+                prefix = f"{path}{os.sep}"
+                self._known = {
+                    k for k in self._known if k != path and not str(k).startswith(prefix)
+                }
+            self._known |= {path for path in change.files if path.is_file()}
+
+    def _report(self, report: IngestReport) -> None:
+        """One line per article added, changed, moved or removed and per file skipped, then
+        the summary."""
+        lines = [(problem.path, f"warning: {problem}") for problem in report.problems]
+        removed = []
+        for change in report.articles:
+            name = display_path(Path(change.file))
+            if change.what == "removed":
+                removed.append((name, f"removed {name}"))
+            elif change.what == "moved":
+                lines.append((name, f"moved {display_path(Path(change.was))} to {name}"))
             else:
-                lines.append(f"{'changed' if path in before else 'added'} {name}")
-        lines += [f"removed {display_path(path)}" for path in sorted(before - self._known)]
-        for line in lines:
+                lines.append((name, f"{'changed' if change.what == 'updated' else 'added'} {name}"))
+        for _, line in sorted(lines) + sorted(removed):
             self._say(line)
         self._say(f"ingest: {report.summary()}")
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -167,7 +169,8 @@ def test_new_changed_and_deleted_files_reach_the_answers(tmp_path: Path) -> None
         assert names_in(log, "added") == ["harbour.md"]
         assert names_in(log, "changed") == ["harbour.md"]
         assert names_in(log, "removed") == ["harbour.md"]
-        assert watch.summaries()[1:] == [(1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 1)]
+        # Each round reads only what changed: depot.md is never read again.
+        assert watch.summaries()[1:] == [(1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 0, 1)]
         code, _ = watch.stop()
         assert code == 0
         assert "Traceback" not in watch.log
@@ -175,8 +178,8 @@ def test_new_changed_and_deleted_files_reach_the_answers(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("deleting", [False, True], ids=["alone", "while-a-file-is-deleted"])
 def test_a_file_written_in_pieces_is_ingested_once_complete(tmp_path: Path, deleting: bool) -> None:
-    """A slow writer; and the same while another file of the folder is deleted, which makes
-    the round read the whole folder."""
+    """A slow writer; and the same while another file of the folder is deleted, in the
+    same burst."""
     pieces = [
         "# Ferry timetable\n\n",
         "The Ostrel ferry timetable changes next week.",
@@ -382,3 +385,245 @@ def test_watch_takes_existing_folders(tmp_path: Path) -> None:
         assert result.returncode == 3
         assert "Traceback" not in result.stderr
         assert result.stderr.strip().startswith("error: ") and fragment in result.stderr
+
+
+# -- each round reads what changed, and ends where a full ingest would ---------------------
+
+
+def ingest_cli(folder: Path, data: Path) -> str:
+    """`assistant ingest FOLDER` (from the checkout, as the watcher runs); its summary."""
+    result = subprocess.run(
+        [*ASSISTANT, "ingest", str(folder)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "ASSISTANT_DATA_DIR": str(data)},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def index_state(data: Path) -> dict[str, object]:
+    """What a data directory holds that answers depend on: the keyword index's ledger and
+    chunks, and the chunk ids in the Chroma store."""
+    from assistant.lexical import LexicalIndex
+    from assistant.settings import load_settings
+    from assistant.store import ChunkStore, forget_embedded
+    from tests.conftest import keyword_file
+
+    keywords = LexicalIndex.open(keyword_file(data))
+    settings = load_settings(data_dir=data)
+    stored = sorted(cid for cid, _ in ChunkStore(settings=settings).scan_documents())
+    forget_embedded(settings.chroma_dir)
+    return {
+        "heads": keywords.heads(),
+        "documents": keywords.documents(),
+        "stored": stored,
+        "in_step": keywords.store_version != "",
+    }
+
+
+def wire_story(name: str, *sentences: str, ident: str) -> str:
+    return f"---\nid: {ident}\ntitle: {name}\n---\n" + " ".join(sentences) + "\n"
+
+
+def test_a_round_reads_only_what_changed_and_ends_where_a_full_ingest_would(
+    tmp_path: Path,
+) -> None:
+    """Subfolder files, a file renamed with its front matter id, a folder moved in and one
+    deleted, an identity claimed by a second file: each round reads the files it names
+    (no `unchanged` articles but the renamed one), and afterwards an ingest of the folder
+    finds nothing to do and the index equals a clean build's."""
+    folder = tmp_path / "newsroom"
+    (folder / "sport").mkdir(parents=True)
+    (folder / "wire").mkdir()
+    (folder / "depot.md").write_text(SEED, encoding="utf-8")
+    (folder / "sport" / "old.md").write_text(
+        article("League table", "Harlow Rovers lead the Glenby league by two points.")
+    )
+    (folder / "wire" / "agency.md").write_text(
+        wire_story("Grain prices", "Grain prices in Tessaly rose by 14 percent.", ident="w-77")
+    )
+    watch = Watch(tmp_path, folder)
+    try:
+        watch.wait_for_rounds(1)
+        assert watch.summaries() == [(3, 0, 0, 0)]
+
+        def step(what: str, change: Callable[[], None], expected: tuple[int, ...]) -> None:
+            rounds = len(watch.summaries())
+            change()
+            watch.wait_for(what, lambda: sum(map(sum, watch.summaries()[rounds:])) >= sum(expected))
+            done = watch.summaries()[rounds:]
+            assert [sum(column) for column in zip(*done, strict=True)] == list(expected), watch.log
+
+        step(
+            "a file in a subfolder",
+            lambda: (folder / "sport" / "match.md").write_text(
+                article("Cup final", "Harlow Rovers won the Glenby cup final 3-1.")
+            ),
+            (1, 0, 0, 0),  # was (1, 0, 3, 0): the round read the whole folder
+        )
+        answer = watch.wait_for_answer(
+            "What was the score in the Glenby cup final?", lambda a: cites(a, "match.md")
+        )
+        assert answer["citations"][0]["corpus_path"] == "sport/match.md"
+
+        step("a deletion", lambda: (folder / "sport" / "old.md").unlink(), (0, 0, 0, 1))
+        assert names_in(watch.log, "removed") == ["old.md"]
+
+        outside = tmp_path / "culture"
+        outside.mkdir()
+        for i, town in enumerate(("Orvik", "Tamsel")):
+            (outside / f"fair-{i}.md").write_text(
+                article(f"{town} book fair", f"The {town} book fair drew {900 + i} visitors.")
+            )
+        step("a folder moved in", lambda: outside.rename(folder / "culture"), (2, 0, 0, 0))
+
+        # The same identity (front matter id) from a second file: an ingest keeps the file
+        # that comes first and skips the other with a warning, and so does the round.
+        step(
+            "a second file with the same id",
+            lambda: (folder / "wire" / "copy.md").write_text(
+                wire_story("Grain", "Grain prices in Tessaly rose by 99 percent.", ident="w-77")
+            ),
+            (0, 0, 5, 0),  # the folder read whole: the five articles it holds
+        )
+        assert re.search(r"warning: skipped \S+copy\.md: the same article as", watch.log)
+        (folder / "wire" / "copy.md").unlink()
+        watch.wait_for_rounds(len(watch.summaries()) + 1)
+
+        # Renamed, with its id: the same article, now at the new path; nothing removed.
+        rounds = len(watch.summaries())
+        (folder / "wire" / "agency.md").rename(folder / "wire" / "agency-final.md")
+        answer = watch.wait_for_answer(
+            "By how much did grain prices in Tessaly rise?",
+            lambda a: cites(a, "agency-final.md"),
+        )
+        assert "14 percent" in answer["answer"]
+        watch.wait_for_rounds(rounds + 1)
+
+        step("a folder deleted", lambda: shutil.rmtree(folder / "culture"), (0, 0, 0, 2))
+        code, _ = watch.stop()
+        assert code == 0 and "Traceback" not in watch.log
+    finally:
+        if watch.process.poll() is None:
+            watch.process.kill()
+            watch.process.wait()
+
+    assert ingest_cli(folder, watch.data).startswith(
+        "0 added, 0 updated, 3 unchanged, 0 removed; 0 chunks written"
+    )
+    clean = tmp_path / "clean"
+    ingest_cli(folder, clean)
+    assert index_state(watch.data) == index_state(clean)
+
+
+# The CLI's watcher, killed (SIGKILL, as by `kill -9`) at one point of its first round after
+# the initial sync: argv is (where, folder).
+KILLED_IN_A_ROUND = textwrap.dedent(
+    """
+    import os, signal, sys
+    from assistant import indexing, lexical
+    from assistant.cli import main
+    from assistant.lexical import LexicalIndex
+    from assistant.store import ChunkStore
+
+    def die(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    where, armed = sys.argv[1], []
+    ingest_changes, changes = indexing.Indexer.ingest_changes, LexicalIndex.changes
+
+    def arm(self, *args, **kwargs):
+        armed.append(True)
+        if where == "between-keyword-transactions":  # one article per transaction
+            indexing.WRITE_BATCH_CHUNKS = 1
+            LexicalIndex.changes = lambda index, flush_chunks=None: changes(index, 1)
+        return ingest_changes(self, *args, **kwargs)
+
+    indexing.Indexer.ingest_changes = arm
+    add_blocks, flush, mark = lexical._add_blocks, lexical.Changes.flush, ChunkStore.mark_changed
+    if where == "inside-the-keyword-transaction":  # chunk rows written, postings not yet
+        lexical._add_blocks = lambda *args: die() if armed else add_blocks(*args)
+    elif where == "between-keyword-transactions":  # the second transaction dies
+        calls = []
+        def second_dies(*args):
+            calls.append(armed[:1])
+            return die() if calls.count([True]) > 1 else add_blocks(*args)
+        lexical._add_blocks = second_dies
+    elif where == "after-the-store-writes":  # the store has the articles, the index not
+        lexical.Changes.flush = (
+            lambda self, **kw: die() if armed and self._heads else flush(self, **kw)
+        )
+    else:  # "before-the-bookkeeping": all stored, the store not yet settled
+        ChunkStore.mark_changed = lambda self, **kw: die() if armed else mark(self, **kw)
+    sys.exit(main(["ingest", "--watch", sys.argv[2]]))
+    """
+)
+
+
+def town_story(town: str, sentences: int = 4) -> str:
+    return article(
+        f"{town} council",
+        *(f"The {town} council reports item {i} on the {town} harbour." for i in range(sentences)),
+    )
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "after-the-store-writes",
+        "inside-the-keyword-transaction",
+        "between-keyword-transactions",
+        "before-the-bookkeeping",
+    ],
+)
+def test_a_watcher_killed_mid_round_then_run_again_ends_as_a_clean_build(
+    tmp_path: Path, where: str
+) -> None:
+    folder = tmp_path / "newsroom"
+    (folder / "desk").mkdir(parents=True)
+    for town in ("alpha", "bravo", "charlie", "delta"):
+        (folder / "desk" / f"{town}.md").write_text(town_story(town))
+    data, log = tmp_path / "data", tmp_path / "killed.log"
+    with log.open("w") as out:
+        killed = subprocess.Popen(
+            [sys.executable, "-c", KILLED_IN_A_ROUND, where, str(folder)],
+            cwd=ROOT,
+            env={**os.environ, "ASSISTANT_DATA_DIR": str(data)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + PATIENCE
+        while SUMMARY.search(log.read_text()) is None:
+            assert killed.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        (folder / "desk" / "alpha.md").write_text(town_story("quokkaland", 9))
+        (folder / "desk" / "charlie.md").write_text(town_story("wombatville", 2))
+        (folder / "desk" / "bravo.md").unlink()
+        (folder / "desk" / "echo.md").write_text(town_story("zanzibarite"))
+        (folder / "foxtrot.md").write_text(town_story("foxtrot"))
+        assert killed.wait(timeout=PATIENCE) == -signal.SIGKILL, log.read_text()
+    finally:
+        if killed.poll() is None:
+            killed.kill()
+            killed.wait()
+    assert len(SUMMARY.findall(log.read_text())) == 1  # the round never finished
+
+    again = Watch(tmp_path, folder)
+    try:
+        again.wait_for_rounds(1)
+        code, _ = again.stop()
+        assert code == 0 and "Traceback" not in again.log
+    finally:
+        if again.process.poll() is None:
+            again.process.kill()
+            again.process.wait()
+    assert ingest_cli(folder, data).startswith("0 added, 0 updated, 5 unchanged, 0 removed")
+    clean = tmp_path / "clean"
+    ingest_cli(folder, clean)
+    state = index_state(data)
+    assert state == index_state(clean)
+    assert state["in_step"] and any("quokkaland" in terms for terms in state["documents"].values())
