@@ -99,6 +99,7 @@ class Lexicon:
         self.framing = frozenset(stem_word(w) for w in synonyms.get("framing", []))
         self.framing_weight = float(synonyms.get("framing_weight", 1.0))
         self.synonyms: dict[str, set[str]] = {}
+        self.groups: dict[str, list[str]] = {}
         self.synonym_phrases: list[tuple[re.Pattern[str], str]] = []
         for number, group in enumerate(synonyms["groups"]):
             self._add_group(f"~{number}", group)
@@ -130,7 +131,13 @@ class Lexicon:
                 return True
         return False
 
+    def members(self, word_stem: str) -> list[str]:
+        """The words and phrases of every synonym group the stem belongs to ("armi": army,
+        military, armed forces, troops...)."""
+        return [m for label in sorted(self.synonyms.get(word_stem, ())) for m in self.groups[label]]
+
     def _add_group(self, label: str, group: list[str]) -> None:
+        self.groups[label] = [str(member) for member in group]
         for member in group:
             if re.search(r"[\s-]", member):
                 self.synonym_phrases.append((_phrase_pattern(member, exact_case=False), label))

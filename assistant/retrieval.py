@@ -20,6 +20,7 @@ from assistant.answer import Passage
 from assistant.chunking import parse_sentence_spans
 from assistant.embeddings import Embedder
 from assistant.lexical import LexicalIndex
+from assistant.lexicon import default_lexicon
 from assistant.store import ChunkStore, StoredChunk
 from assistant.text import normalise, terms
 
@@ -98,7 +99,7 @@ class HybridRetriever:
                 weight = FOLLOW_UP_ALONE_WEIGHT if i == 0 else FOLLOW_UP_WITH_CONTEXT_WEIGHT
             if query.dates is None:
                 dense = self._store.query(vectors[i], self._candidate_k)
-                lexical = self._lexical.search(terms(text), self._candidate_k)
+                lexical = self._lexical.search(self._keyword_terms(text), self._candidate_k)
             else:
                 dense, lexical = self._dated(vectors[i], text, query.dates)
             rankings += [[cid for cid, _ in dense], [cid for cid, _ in lexical]]
@@ -110,6 +111,20 @@ class HybridRetriever:
         chunks = self._store.get([cid for cid, _ in fused])
         scores = dict(fused)
         return [passage_from(chunk, scores[chunk.id]) for chunk in chunks]
+
+    def _keyword_terms(self, text: str) -> list[str]:
+        """The query's terms for the keyword index; a term no article uses stands in for by
+        the words of its synonym group that they do use ("army" by "armed forces",
+        "military", "troops"): it would match nothing as it is. Known terms stay alone, so
+        a question in the articles' own words ranks as before."""
+        found: list[str] = []
+        for term in terms(text):
+            if self._lexical.knows(term):
+                found.append(term)
+                continue
+            for member in default_lexicon().members(term):
+                found += [t for t in terms(member) if t not in found and self._lexical.knows(t)]
+        return found
 
     def _corpus_dates(self) -> CorpusDates:
         if self._dates is None:
@@ -128,7 +143,7 @@ class HybridRetriever:
 
         where = range_where(dates.start, dates.end)
         dense = self._store.query(vector, self._candidate_k, where=where)
-        hits = self._lexical.search(terms(text), ALL_HITS)
+        hits = self._lexical.search(self._keyword_terms(text), ALL_HITS)
         kept = self._corpus_dates().keep(hits, dates.start, dates.end)
         return dense, kept[: self._candidate_k]
 

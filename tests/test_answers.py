@@ -334,3 +334,14 @@ def test_what_happens_to_a_place_is_answered_about_that_place(
     answer = assistant.ask(question)
     assert not answer.refused, answer.text
     assert all(name in c.quote for c in answer.citations), [c.quote for c in answer.citations]
+
+
+def test_a_word_the_articles_never_use_finds_the_passage_in_their_words(
+    assistant: Assistant,
+) -> None:
+    """ "army" is never said: the articles say "armed forces". The keyword index is asked for
+    the words of its synonym group instead, so the cap is found and quoted first (it was
+    not retrieved, and the answer was today's 880,000)."""
+    answer = assistant.ask("How big could Ukraine's army be?")
+    assert not answer.refused, answer.text
+    assert "600,000" in answer.citations[0].quote, [c.quote for c in answer.citations]
