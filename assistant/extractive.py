@@ -48,6 +48,14 @@ WORD_VECTORS_KEPT = 20_000  # single-word embeddings kept between questions (~20
 # A name at least half the passages say (idf below ln 2) is the corpus's background, as
 # "Ukraine" is in articles about the war: no passage need name it to answer.
 BACKGROUND_IDF = math.log(2)
+# Indefinite pronouns name no topic ("is there a pact so nobody attacks anybody?"); rare in
+# articles, they would weigh as much as the topic's own words.
+INDEFINITE = frozenset(
+    terms(
+        "anybody anyone anything somebody someone something everybody everyone everything "
+        "nobody nothing whoever whatever"
+    )
+)
 CLOSE_ALTERNATIVE = 0.85  # of a dangling sentence's score, for one that stands alone
 
 
@@ -370,6 +378,7 @@ class ExtractiveAnswerer:
         return {
             t: self._idf(t) if self._known(t) else self._unknown_weight
             for t in dict.fromkeys(terms(text))
+            if t not in INDEFINITE
         }
 
     def _word_vectors(self, vocab: list[str]) -> np.ndarray:

@@ -35,6 +35,11 @@ FOLLOW_UP_ALONE_WEIGHT = 0.5
 FOLLOW_UP_WITH_CONTEXT_WEIGHT = 1.0
 # "Latest": the candidates ranked by their article's date join the fusion with this weight.
 RECENCY_WEIGHT = 1.0
+# A question word no article uses, asked again as its synonyms the articles use: the same
+# question in the articles' words, so a keyword ranking of its own with the plain one's
+# weight, beside it rather than instead of it (replacing the plain query moved the qa.yaml
+# 'deadline' passage from first to third: "expected" stood in as "likely", "set").
+STAND_IN_WEIGHT = 1.0
 ALL_HITS = 10**9  # a dated query reads every BM25 hit: any of them may fall in the range
 
 
@@ -99,11 +104,16 @@ class HybridRetriever:
                 weight = FOLLOW_UP_ALONE_WEIGHT if i == 0 else FOLLOW_UP_WITH_CONTEXT_WEIGHT
             if query.dates is None:
                 dense = self._store.query(vectors[i], self._candidate_k)
-                lexical = self._lexical.search(self._keyword_terms(text), self._candidate_k)
+                lexical = self._lexical.search(terms(text), self._candidate_k)
             else:
                 dense, lexical = self._dated(vectors[i], text, query.dates)
             rankings += [[cid for cid, _ in dense], [cid for cid, _ in lexical]]
             weights += [weight * DENSE_WEIGHT, weight]
+            stand_ins = self._with_stand_ins(text) if query.dates is None else None
+            if stand_ins is not None:
+                found = self._lexical.search(stand_ins, self._candidate_k)
+                rankings.append([cid for cid, _ in found])
+                weights.append(weight * STAND_IN_WEIGHT)
         if query.newest_first:
             rankings.append(self._by_recency(rankings))
             weights.append(RECENCY_WEIGHT)
@@ -112,19 +122,23 @@ class HybridRetriever:
         scores = dict(fused)
         return [passage_from(chunk, scores[chunk.id]) for chunk in chunks]
 
-    def _keyword_terms(self, text: str) -> list[str]:
-        """The query's terms for the keyword index; a term no article uses stands in for by
-        the words of its synonym group that they do use ("army" by "armed forces",
-        "military", "troops"): it would match nothing as it is. Known terms stay alone, so
-        a question in the articles' own words ranks as before."""
+    def _with_stand_ins(self, text: str) -> list[str] | None:
+        """The query's terms with each term no article uses replaced by the words of its
+        synonym group that they do use ("army" by "armed forces", "military", "troops"),
+        for a keyword ranking of its own beside the plain one; None when every term is
+        known (or none has a stand-in), so a question in the articles' words ranks as
+        before."""
         found: list[str] = []
+        replaced = False
         for term in terms(text):
             if self._lexical.knows(term):
                 found.append(term)
                 continue
             for member in default_lexicon().members(term):
-                found += [t for t in terms(member) if t not in found and self._lexical.knows(t)]
-        return found
+                known = [t for t in terms(member) if t not in found and self._lexical.knows(t)]
+                found += known
+                replaced = replaced or bool(known)
+        return found if replaced else None
 
     def _corpus_dates(self) -> CorpusDates:
         if self._dates is None:
@@ -143,7 +157,7 @@ class HybridRetriever:
 
         where = range_where(dates.start, dates.end)
         dense = self._store.query(vector, self._candidate_k, where=where)
-        hits = self._lexical.search(self._keyword_terms(text), ALL_HITS)
+        hits = self._lexical.search(terms(text), ALL_HITS)
         kept = self._corpus_dates().keep(hits, dates.start, dates.end)
         return dense, kept[: self._candidate_k]
 

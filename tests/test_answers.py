@@ -345,3 +345,11 @@ def test_a_word_the_articles_never_use_finds_the_passage_in_their_words(
     answer = assistant.ask("How big could Ukraine's army be?")
     assert not answer.refused, answer.text
     assert "600,000" in answer.citations[0].quote, [c.quote for c in answer.citations]
+
+
+def test_indefinite_pronouns_and_a_synonym_do_not_hide_the_answer(assistant: Assistant) -> None:
+    """ "nobody" and "anybody" name no topic (rare in articles, they outweighed the topic's
+    words), and a pact is the articles' "agreement" (synonyms.yaml)."""
+    answer = assistant.ask("Is there a pact so that nobody attacks anybody again?")
+    assert not answer.refused, answer.text
+    assert "non-aggression" in answer.citations[0].quote.replace("\u2011", "-")
