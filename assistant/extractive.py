@@ -17,8 +17,9 @@ from functools import lru_cache
 import numpy as np
 
 from assistant.answer import Passage
-from assistant.lexicon import default_lexicon
+from assistant.lexicon import default_lexicon, load_table
 from assistant.questions import (
+    MEASURE_WORDS,
     Part,
     Wants,
     answer_kind,
@@ -56,6 +57,8 @@ INDEFINITE = frozenset(
         "nobody nothing whoever whatever"
     )
 )
+_MEASURE_TERMS = frozenset(t for word in MEASURE_WORDS for t in terms(word))
+_LIGHT_TERMS = frozenset(t for word in load_table("verbs")["light"] for t in terms(str(word)))
 CLOSE_ALTERNATIVE = 0.85  # of a dangling sentence's score, for one that stands alone
 
 
@@ -375,11 +378,19 @@ class ExtractiveAnswerer:
         )
 
     def _weights(self, text: str) -> dict[str, float]:
-        return {
-            t: self._idf(t) if self._known(t) else self._unknown_weight
-            for t in dict.fromkeys(terms(text))
-            if t not in INDEFINITE
-        }
+        """Each term's weight: its idf, or the unknown weight for a word no article uses;
+        a light verb ("goes", "get") weighs as a framing word does, and a word that only
+        names the kind of number asked ("what slice of...") counts when the articles use it."""
+        weights = {}
+        for t in dict.fromkeys(terms(text)):
+            if t in INDEFINITE:
+                continue
+            known = self._known(t)
+            if not known and t in _MEASURE_TERMS:
+                continue
+            weight = self._idf(t) if known else self._unknown_weight
+            weights[t] = weight * default_lexicon().framing_weight if t in _LIGHT_TERMS else weight
+        return weights
 
     def _word_vectors(self, vocab: list[str]) -> np.ndarray:
         """Embeddings of single words, kept between questions (the same words recur)."""

@@ -77,11 +77,14 @@ _MARKUP = re.compile(r"<[^>]{1,200}>|\*\*|__|`+|~~|^\s*(?:#{1,6}|>|[-*+]|\d+[.)]
 _EMPHASIS = re.compile(r"(?<![\w*])[*_]([^*_\n]+)[*_](?![\w*])")
 _REPEATED = re.compile(r"([?!.])[?!.]+")
 
-_NUMBER = re.compile(
-    r"\bhow (?:many|much|big|large|small|long|soon|far|old|often|high|low)\b|"
-    r"\bwhat (?:number|percentage|percent|share|proportion|amount|size|sum|figure|"
-    r"total|cap|limit|ceiling|age|slice|cut|portion|fraction)\b"
+_HOW = "many|much|big|large|small|long|soon|far|old|often|high|low"
+_WHAT_MEASURE = (
+    "number|percentage|percent|share|proportion|amount|size|sum|figure|total|cap|limit|"
+    "ceiling|age|slice|cut|portion|fraction"
 )
+_NUMBER = re.compile(rf"\bhow (?:{_HOW})\b|\bwhat (?:{_WHAT_MEASURE})\b")
+# The words that name a number's kind ("what slice of the profits"): the question's frame.
+MEASURE_WORDS = frozenset((_HOW + "|" + _WHAT_MEASURE).split("|"))
 # "Is that more or less than now?", "How does that compare?": a comparison of figures
 _COMPARISON = re.compile(
     r"\b(?:more or (?:less|fewer)|(?:less|fewer) or more|bigger or smaller|smaller or bigger|"

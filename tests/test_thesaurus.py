@@ -150,3 +150,26 @@ def test_a_who_question_is_answered_only_by_a_sentence_that_says_its_verb() -> N
     other = Passage("p2", "depot.md", "Depot", "", managed, 0, len(managed), 1.0, ())
     assert answerer.select("Who would manage the old tram depot?", "", [other]) != []
     assert answerer.select("Who would administer the old tram depot?", "", [other]) != []
+
+
+def test_frame_words_weigh_less_than_the_topic() -> None:
+    """In "What slice of the profits goes to the city?" the topic is profits and the city:
+    "slice" only names the kind of number asked (and no article says it), "goes" is a light
+    verb, and "anybody" names nothing."""
+    from assistant.embeddings import make_embedder
+    from assistant.extractive import ExtractiveAnswerer
+    from assistant.settings import load_settings
+
+    answerer = ExtractiveAnswerer(
+        idf=lambda term: 2.0,
+        known=lambda term: term not in {"slice", "anybodi"},
+        embed=make_embedder(load_settings()).embed,
+        min_support=0.3,
+        max_sentences=4,
+        rare_idf=2.0,
+    )
+    weights = answerer._weights("What slice of the profits goes to the city, says anybody?")
+    assert "slice" not in weights and "anybodi" not in weights
+    assert weights["goe"] < weights["profit"] == weights["citi"]
+    # A measure word the articles do use still counts: "limit" in "what limit is set?"
+    assert answerer._weights("What limit is set on the fleet?")["limit"] == 2.0
