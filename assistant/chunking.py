@@ -38,7 +38,20 @@ class Chunk:
 
 def chunk_id(article_key: str, index: int) -> str:
     """Deterministic: the same position in the same article (Article.key) gets the same id."""
-    return f"{hashlib.sha1(article_key.encode('utf-8')).hexdigest()[:16]}-{index:05d}"
+    return f"{chunk_id_prefix(article_key)}-{index:05d}"
+
+
+def chunk_id_prefix(article_key: str) -> str:
+    """What every chunk id of the article starts with (before "-<index>")."""
+    return hashlib.sha1(article_key.encode("utf-8")).hexdigest()[:16]
+
+
+def split_chunk_id(cid: str) -> tuple[str, int] | None:
+    """(prefix, index) of an id chunk_id() makes; None for any other string."""
+    prefix, _, index = cid.rpartition("-")
+    if not prefix or not index.isdigit() or f"{int(index):05d}" != index:
+        return None
+    return prefix, int(index)
 
 
 @lru_cache(maxsize=4)

@@ -20,13 +20,16 @@ from assistant.errors import ConfigError
 from assistant.text import _IRREGULAR, STOPWORDS, normalise, stem
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
+# libyaml's parser when PyYAML was built with it: the same tables, ~10 times faster to read
+# (~80 ms of every cold start with the pure-Python one).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @lru_cache(maxsize=16)
 def load_table(name: str, directory: Path = DATA_DIR) -> dict[str, Any]:
     path = directory / f"{name}.yaml"
     try:
-        table = yaml.safe_load(path.read_text(encoding="utf-8"))
+        table = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # a safe loader
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"word table {name!r} cannot be read from {path}: {exc}") from None
     if not isinstance(table, dict):

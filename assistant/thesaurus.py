@@ -11,6 +11,7 @@ since related words say less.
 from __future__ import annotations
 
 import gzip
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -107,6 +108,15 @@ def _phrases(column: str) -> set[Phrase]:
     return {tuple(terms(item)) for item in column.split(",") if item and terms(item)}
 
 
-@lru_cache(maxsize=1)
+_LOADING = threading.Lock()
+
+
 def default_thesaurus() -> Thesaurus:
+    """The shipped thesaurus, read once per process (threads wait for the one reading it)."""
+    with _LOADING:
+        return _shipped()
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> Thesaurus:
     return Thesaurus.load()

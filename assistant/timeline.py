@@ -23,13 +23,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from assistant.answer import Citation, Passage
 from assistant.chunking import chunk_id
-from assistant.dates import CorpusDates, format_day, parse_day, passage_day, weekday_dates
+from assistant.dates import (
+    CorpusDates,
+    format_day,
+    parse_day,
+    passage_day,
+    weak_source,
+    weekday_dates,
+)
 from assistant.extractive import Sentence
 from assistant.retrieval import Query, passage_from
 from assistant.store import ChunkStore
@@ -73,10 +81,13 @@ class Timeline:
         self._today = today or (lambda: dt.datetime.now(dt.UTC).date())
         self._heads = heads or store.article_heads
         self._corpus: CorpusDates | None = None
+        self._reading = threading.Lock()  # one thread reads them; others wait for it
 
     def corpus(self) -> CorpusDates:
         if self._corpus is None:
-            self._corpus = CorpusDates.from_heads(self._heads())
+            with self._reading:
+                if self._corpus is None:
+                    self._corpus = CorpusDates.from_heads(self._heads())
         return self._corpus
 
     def anchor(self) -> dt.date:
@@ -205,8 +216,10 @@ class Timeline:
     def _strong_day(self, passage: Passage) -> dt.date | None:
         """The passage's publication day, unless it is a file date beside better ones."""
         day = passage_day(passage.published)
+        if day is None or not weak_source(passage.date_source):
+            return day  # a date the article gives always counts: no need for the corpus's
         article = self.corpus().of_chunk(passage.id)
-        if day is None or (article is not None and not self.corpus().counts(article)):
+        if article is not None and not self.corpus().counts(article):
             return None
         return day
 
