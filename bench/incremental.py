@@ -147,7 +147,7 @@ def search_queries() -> list[list[str]]:
     from assistant.text import terms
 
     queries = []
-    for case in load_cases():
+    for case in load_cases(with_own_corpus=True):  # the same queries as before
         queries.append(terms(case.question))
         if case.history:
             queries.append(terms("\n".join([*case.history, case.question])))
