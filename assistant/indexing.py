@@ -246,6 +246,8 @@ class Indexer:
         # Only a collection that records no chunks may be empty (count() is 0.4 s, cold, at
         # 200,000 chunks); one that records some but holds none is written as a full one.
         fresh = recorded.chunks == 0 and self._store.count() == 0
+        if todo and not fresh:
+            self._store.load_ahead()  # beside llama-index's import and the chunking
         marker = ""
         if todo or gone:
             keywords.forget_store_version()
