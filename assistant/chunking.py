@@ -23,17 +23,23 @@ class Chunk:
     def text(self) -> str:
         return self.article.text[self.start : self.end]
 
-    def metadata(self, n_chunks: int) -> dict[str, Any]:
+    def metadata(self, n_chunks: int, article: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What the store keeps with the chunk; `article`: article_metadata(self.article), when
+        the caller has it already (one per article, not one per chunk)."""
         spans = sentence_spans(self.text)
         return {
-            **self.article.metadata(),
-            "doc_hash": self.article.content_hash,
+            **(article if article is not None else article_metadata(self.article)),
             "chunk_index": self.index,
             "n_chunks": n_chunks,
             "start": self.start,
             "end": self.end,
             "sentences": ",".join(f"{s}:{e}" for s, e in spans),
         }
+
+
+def article_metadata(article: Article) -> dict[str, Any]:
+    """The metadata every chunk of the article carries (Article.metadata and its hash)."""
+    return {**article.metadata(), "doc_hash": article.content_hash}
 
 
 def chunk_id(article_key: str, index: int) -> str:
