@@ -484,6 +484,16 @@ class ChunkStore:
         self._loading = threading.Thread(target=load, name="vector-index-load")
         self._loading.start()
 
+    def _after_load_ahead(self) -> None:
+        """A query from another thread waits for load_ahead's first query to finish rather
+        than load the same vector index beside it: it needs the index loaded anyway, and
+        two first queries at once are not something chromadb's embedded store promises to
+        handle (suspected in a Slack process that did not exit within 30 s of SIGINT in a
+        full-suite run under load, waiting for this non-daemon thread)."""
+        loading = self._loading
+        if loading is not None and loading is not threading.current_thread():
+            loading.join()
+
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
         """Chunks by id, in the order asked for (Chroma returns its own order)."""
         if not ids:
@@ -510,6 +520,7 @@ class ChunkStore:
         """
         if k <= 0:
             return []
+        self._after_load_ahead()
         filtered = {"where": where} if where else {}
         result = self._call(
             lambda: self.collection.query(
