@@ -341,6 +341,7 @@ class ChunkStore:
     def refresh(self) -> StoreInfo:
         """What the collection records now, read again (another process may have changed it
         since this one opened it): one small read, never the chunks. Counts as recorded."""
+        self._after_load_ahead()  # not while load_ahead's thread uses this collection
         self._collection = None
         return self.info(derive=False)
 
@@ -485,11 +486,12 @@ class ChunkStore:
         self._loading.start()
 
     def _after_load_ahead(self) -> None:
-        """A query from another thread waits for load_ahead's first query to finish rather
-        than load the same vector index beside it: it needs the index loaded anyway, and
-        two first queries at once are not something chromadb's embedded store promises to
-        handle (suspected in a Slack process that did not exit within 30 s of SIGINT in a
-        full-suite run under load, waiting for this non-daemon thread)."""
+        """Any use of the store from another thread waits for load_ahead's first query to
+        finish rather than run beside it inside chromadb: a query needs the index loaded
+        anyway, and other calls beside the load are not something chromadb's embedded store
+        promises to handle. Suspected cause of a Slack process that did not exit within 30 s
+        of SIGINT in two full-suite CI runs under load (it waits at exit for this
+        non-daemon thread); f0a53d0, which covered queries only, did not fix it."""
         loading = self._loading
         if loading is not None and loading is not threading.current_thread():
             loading.join()
@@ -520,7 +522,6 @@ class ChunkStore:
         """
         if k <= 0:
             return []
-        self._after_load_ahead()
         filtered = {"where": where} if where else {}
         result = self._call(
             lambda: self.collection.query(
@@ -553,6 +554,7 @@ class ChunkStore:
             offset += batch
 
     def _call(self, fn):  # type: ignore[no-untyped-def]
+        self._after_load_ahead()
         try:
             return fn()
         except AssistantError:
