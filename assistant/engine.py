@@ -194,7 +194,7 @@ class Assistant:
             lexical=lexical,
             chat_model=chat_model,
         )
-        threading.Thread(target=assistant._prepare, name="answer-preparation", daemon=True).start()
+        threading.Thread(target=assistant._prepare, name="answer-preparation").start()
         return assistant
 
     def _prepare(self) -> None:

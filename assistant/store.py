@@ -466,9 +466,9 @@ class ChunkStore:
         """Start reading the embedded store's vector index in another thread (once per
         store), which the first query would otherwise do (~0.5 s at 10,000 articles):
         chromadb releases the GIL while it does, so it goes on beside the rest of a
-        process's start-up. A failure is left for the first real query to report. A daemon
-        thread: as a non-daemon one (waited for at exit) the Slack app hung at exit in three
-        full-suite CI runs. A Chroma server has its index loaded already."""
+        process's start-up. A failure is left for the first real query to report. Not a
+        daemon thread: the interpreter waits for it at exit rather than stopping it inside
+        chromadb's native code. A Chroma server has its index loaded already."""
         if self._settings.chroma_url or self._loading is not None:
             return
 
@@ -482,7 +482,7 @@ class ChunkStore:
             except AssistantError as exc:
                 log.debug("loading the vector index ahead failed: %s", exc)
 
-        self._loading = threading.Thread(target=load, name="vector-index-load", daemon=True)
+        self._loading = threading.Thread(target=load, name="vector-index-load")
         self._loading.start()
 
     def _after_load_ahead(self) -> None:
