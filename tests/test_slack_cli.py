@@ -48,7 +48,8 @@ class Running:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "assistant.cli", "slack", *args],
             cwd=ROOT,
-            env={**os.environ, **env},
+            # faulthandler dumps every thread's stack on SIGABRT: see interrupt()
+            env={**os.environ, "PYTHONFAULTHANDLER": "1", **env},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -76,12 +77,27 @@ class Running:
                 return match
 
     def interrupt(self) -> int:
+        """SIGINT, and the exit status; an app still running 30 s later fails the test with
+        the stacks of all its threads (faulthandler on SIGABRT)."""
         self.process.send_signal(signal.SIGINT)
         try:
             return self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            raise
+            self.process.send_signal(signal.SIGABRT)
+            self.process.wait(timeout=10)
+            raise AssertionError(
+                "not exited 30 s after SIGINT:\n" + self._rest_of_stderr()
+            ) from None
+        finally:
+            self.kill()
+
+    def _rest_of_stderr(self) -> str:
+        rest: list[str] = []
+        while True:
+            try:
+                rest.append(self.lines.get(timeout=2))
+            except queue.Empty:
+                return "\n".join(rest)
 
     def kill(self) -> None:
         if self.process.poll() is None:
