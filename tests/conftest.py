@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,22 @@ from tests.fakes.openai_server import FakeOpenAIServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "index" / "sources"
+
+
+def run_cli(*args: str, data: Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """`assistant ARGS` as a subprocess on the data directory `data`; it must succeed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "ASSISTANT_DATA_DIR": str(data)},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 _ISOLATED_PREFIXES = ("ASSISTANT_", "OPENAI_", "SLACK_", "GRADIO_")
 
 

@@ -28,7 +28,7 @@ from assistant.lexical import LexicalIndex, top_positive
 from assistant.locking import LOCK_FILE
 from assistant.settings import Settings, load_settings
 from assistant.text import terms
-from tests.conftest import CountingStore, keyword_file
+from tests.conftest import CountingStore, keyword_file, run_cli
 
 # -- the scores are bm25s's --------------------------------------------------------------
 
@@ -303,19 +303,6 @@ CRASH = textwrap.dedent(
     ingest(load_settings(data_dir=Path(sys.argv[3]), sources=[news]), [news])
     """
 )
-
-
-def run_cli(*args: str, cwd: Path, data: Path) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, "ASSISTANT_DATA_DIR": str(data)},
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    return done
 
 
 def articles_in(index: LexicalIndex) -> dict[str, dict[str, list[str]]]:

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from assistant.watch import STOP_GRACE, is_temporary
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 ASSISTANT = [sys.executable, "-m", "assistant.cli"]
 PATIENCE = 60.0
@@ -107,6 +107,12 @@ class Watch:
         code = self.process.wait(timeout=PATIENCE)
         return code, time.monotonic() - started
 
+    def kill(self) -> None:
+        """End the watcher if a test left it running (a failure on the way)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
 
 @contextmanager
 def watching(tmp_path: Path, *args: str, seed: bool = True) -> Iterator[Watch]:
@@ -119,9 +125,7 @@ def watching(tmp_path: Path, *args: str, seed: bool = True) -> Iterator[Watch]:
         watch.wait_for_rounds(1)  # the initial sync
         yield watch
     finally:
-        if watch.process.poll() is None:
-            watch.process.kill()
-            watch.process.wait()
+        watch.kill()
 
 
 def cites(answer: dict, name: str) -> bool:
@@ -330,9 +334,7 @@ def test_stopping_during_an_ingest_leaves_an_index_the_next_ingest_completes(
         code = watch.process.wait(timeout=PATIENCE)
         seconds = time.monotonic() - started
     finally:
-        if watch.process.poll() is None:
-            watch.process.kill()
-            watch.process.wait()
+        watch.kill()
     log = watch.log
     assert code == 0, log
     assert seconds < STOP_GRACE + 3.0, log
@@ -392,16 +394,7 @@ def test_watch_takes_existing_folders(tmp_path: Path) -> None:
 
 def ingest_cli(folder: Path, data: Path) -> str:
     """`assistant ingest FOLDER` (from the checkout, as the watcher runs); its summary."""
-    result = subprocess.run(
-        [*ASSISTANT, "ingest", str(folder)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "ASSISTANT_DATA_DIR": str(data)},
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+    return run_cli("ingest", str(folder), data=data).stdout.strip().splitlines()[-1]
 
 
 def index_state(data: Path) -> dict[str, object]:
@@ -507,9 +500,7 @@ def test_a_round_reads_only_what_changed_and_ends_where_a_full_ingest_would(
         code, _ = watch.stop()
         assert code == 0 and "Traceback" not in watch.log
     finally:
-        if watch.process.poll() is None:
-            watch.process.kill()
-            watch.process.wait()
+        watch.kill()
 
     assert ingest_cli(folder, watch.data).startswith(
         "0 added, 0 updated, 3 unchanged, 0 removed; 0 chunks written"
@@ -618,9 +609,7 @@ def test_a_watcher_killed_mid_round_then_run_again_ends_as_a_clean_build(
         code, _ = again.stop()
         assert code == 0 and "Traceback" not in again.log
     finally:
-        if again.process.poll() is None:
-            again.process.kill()
-            again.process.wait()
+        again.kill()
     assert ingest_cli(folder, data).startswith("0 added, 0 updated, 5 unchanged, 0 removed")
     clean = tmp_path / "clean"
     ingest_cli(folder, clean)
