@@ -489,9 +489,7 @@ class ChunkStore:
         """Any use of the store from another thread waits for load_ahead's first query to
         finish rather than run beside it inside chromadb: a query needs the index loaded
         anyway, and other calls beside the load are not something chromadb's embedded store
-        promises to handle. Suspected cause of a Slack process that did not exit within 30 s
-        of SIGINT in two full-suite CI runs under load (it waits at exit for this
-        non-daemon thread); f0a53d0, which covered queries only, did not fix it."""
+        promises to handle."""
         loading = self._loading
         if loading is not None and loading is not threading.current_thread():
             loading.join()

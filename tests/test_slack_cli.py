@@ -44,9 +44,9 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 class Running:
     """A long-running `assistant slack`, its stderr collected line by line."""
 
-    def __init__(self, *args: str, env: dict[str, str]) -> None:
+    def __init__(self, *args: str, env: dict[str, str], launcher: tuple[str, ...] = ()) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "slack", *args],
+            [*launcher, sys.executable, "-m", "assistant.cli", "slack", *args],
             cwd=ROOT,
             # faulthandler dumps every thread's stack on SIGABRT: see interrupt()
             env={**os.environ, "PYTHONFAULTHANDLER": "1", **env},
@@ -76,22 +76,22 @@ class Running:
             if match:
                 return match
 
-    def interrupt(self) -> int:
-        """SIGINT, and the exit status; an app still running 30 s later fails the test with
-        the stacks of all its threads (faulthandler on SIGABRT)."""
-        self.process.send_signal(signal.SIGINT)
+    def interrupt(self, signum: int = signal.SIGINT) -> int:
+        """The signal, and the exit status; an app still running 30 s later fails the test
+        with the stacks of all its threads (faulthandler on SIGABRT)."""
+        self.process.send_signal(signum)
         try:
             return self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.send_signal(signal.SIGABRT)
             self.process.wait(timeout=10)
             raise AssertionError(
-                "not exited 30 s after SIGINT:\n" + self._rest_of_stderr()
+                "not exited 30 s after SIGINT:\n" + self.rest_of_stderr()
             ) from None
         finally:
             self.kill()
 
-    def _rest_of_stderr(self) -> str:
+    def rest_of_stderr(self) -> str:  # what the app printed since, the stacks included
         rest: list[str] = []
         while True:
             try:
@@ -209,6 +209,32 @@ def test_http_mode_answers_a_signed_mention(slack: FakeSlackAPI, data_dir: Path)
         assert post.args["thread_ts"] == ts
         assert "600,000" in post.args["text"]
         assert app.interrupt() == 0
+    finally:
+        app.kill()
+
+
+# A shell script's background job starts with SIGINT ignored, which Python keeps.
+IGNORING_SIGINT = ("bash", "-c", 'trap "" INT; exec "$@"', "bash")
+
+
+@pytest.mark.parametrize(
+    ("launcher", "signum"),
+    [(IGNORING_SIGINT, signal.SIGINT), ((), signal.SIGTERM)],
+    ids=["sigint-though-started-ignoring-it", "sigterm"],
+)
+def test_the_app_stops_cleanly_on_a_signal(
+    slack: FakeSlackAPI, data_dir: Path, launcher: tuple[str, ...], signum: int
+) -> None:
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+    }
+    app = Running("--host", "127.0.0.1", "--port", "0", env=env, launcher=launcher)
+    try:
+        app.wait_for_line(r"listening on http://")
+        assert app.interrupt(signum) == 0
+        assert "stopped" in app.rest_of_stderr()
     finally:
         app.kill()
 
