@@ -170,3 +170,12 @@ def test_the_bundled_dataset_is_valid_and_covers_the_issue(texts: list[str]) -> 
         assert tags[tag] >= 3, tag
     for tag in ("out-of-scope", "near-miss", "injection"):
         assert tags[tag] >= 2, tag
+
+
+def test_every_reader_set_is_valid_and_ids_are_unique_across_them(texts: list[str]) -> None:
+    """evals/reader/ holds several writers' sets (dev, test, dev-b, test-b, ...): each one
+    loads, and an id names one case across all of them."""
+    paths = sorted((ROOT / "evals" / "reader").glob("*.yaml"))
+    assert len(paths) >= 4
+    ids = Counter(case.id for path in paths for case in load_dataset(path, texts).cases)
+    assert [name for name, count in ids.items() if count > 1] == []
