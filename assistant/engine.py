@@ -35,6 +35,7 @@ from assistant.extractive import ExtractiveAnswerer
 from assistant.grounding import ClaimChecker
 from assistant.indexing import Indexer, IngestReport, Progress, no_progress
 from assistant.lexical import LexicalIndex
+from assistant.lexicon import default_lexicon
 from assistant.prompts import load_prompt
 from assistant.provenance import corpus_path
 from assistant.questions import (
@@ -47,6 +48,7 @@ from assistant.questions import (
 )
 from assistant.retrieval import HybridRetriever, Query
 from assistant.settings import Settings
+from assistant.spelling import SpellingReader
 from assistant.store import ChunkStore
 from assistant.support import strip_markers
 from assistant.text import has_control_characters, squash
@@ -92,6 +94,7 @@ class _Index:
     retriever: HybridRetriever
     extractive: ExtractiveAnswerer
     checker: ClaimChecker
+    spelling: SpellingReader
 
 
 class Assistant:
@@ -158,6 +161,11 @@ class Assistant:
                 rare_idf=lexical.rare_idf(),
             ),
             checker=ClaimChecker(embed=self._embedder.embed, idf=lexical.idf, known=lexical.knows),
+            spelling=SpellingReader(
+                frequencies=lexical.frequencies,
+                is_english=lambda word: default_thesaurus().knows(word),
+                is_alias=default_lexicon().is_alias,
+            ),
         )
 
     # -- construction -----------------------------------------------------------
@@ -340,6 +348,9 @@ class Assistant:
         """The answer's text events, all on `ix`; returns the Answer and when retrieval
         ended."""
         parsed = parse_question(question)
+        spelling = ix.spelling.read(parsed.text)
+        if spelling.changes:  # "crimia": the articles' "crimea"
+            parsed = _reparsed(parsed, spelling.text)
         query = self._standalone(parsed, turns)
         plan = ix.timeline.plan(query)  # time in the question: see assistant.timeline
         if plan.query.text != query.text:
@@ -364,6 +375,8 @@ class Assistant:
                 answer = event.answer
         assert answer is not None
         answer.retrieved = passages
+        if spelling.changes:
+            answer.notices = [spelling.notice, *answer.notices]
         return answer, retrieved_at
 
     def _retrieve(self, ix: _Index, query: Query, parts: Sequence[Part]) -> list[Passage]:

@@ -182,6 +182,25 @@ class LexicalIndex:
     def knows(self, term: str) -> bool:
         return self._frequency(term) > 0
 
+    def frequencies(self, terms: Iterable[str]) -> dict[str, int]:
+        """Each term's chunk count (0 for a term the corpus never uses), the ones not yet
+        known read in one query (the spelling reader asks about
+        hundreds of candidates at once). Only the terms found are kept in the cache."""
+        wanted = list(dict.fromkeys(terms))
+        missing = [t for t in wanted if t not in self._df]
+        found: dict[str, int] = {}
+        try:
+            with self._reader() as db:
+                for i in range(0, len(missing), _PARAMS):
+                    batch = missing[i : i + _PARAMS]
+                    marks = ",".join("?" * len(batch))
+                    sql = f"SELECT term, df FROM terms WHERE term IN ({marks})"
+                    found.update((t, int(df)) for t, df in db.execute(sql, batch))
+        except sqlite3.Error as exc:
+            self._unreadable(exc)
+        self._df.update(found)
+        return {t: self._df.get(t, found.get(t, 0)) for t in wanted}
+
     def _frequency(self, term: str) -> int:
         cache = self._df
         if term not in cache:

@@ -125,6 +125,11 @@ class Lexicon:
         }
         self.opposites = [(groups[a], groups[b]) for a, b in polarity["opposites"]]
 
+    def is_alias(self, word: str) -> bool:
+        """Whether a word is one of the names the alias table knows ("Kiev", "Ukraine")."""
+        folded = word.strip().lower()
+        return any(folded == m.lower() for members in self.aliases.values() for m in members)
+
     def is_demonym(self, name: str) -> bool:
         """Whether a name is a group's adjective or people (American, British), not its name."""
         folded = name.strip().lower()

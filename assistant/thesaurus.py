@@ -52,6 +52,10 @@ class Thesaurus:
         """What a word as written ("punished") may be said with instead, as terms."""
         return _relations(self, word.lower())
 
+    def knows(self, word: str) -> bool:
+        """Whether WordNet has the word, in any of its inflected forms ("voted": "vote")."""
+        return any(w in self._rows for w in _lemmas(word.lower()))
+
     def _parse(self, word: str) -> Relations:
         row = next((self._rows[w] for w in _lemmas(word) if w in self._rows), None)
         if row is None:
