@@ -134,7 +134,9 @@ def load_settings_from_env() -> Settings:
     return load_settings()
 
 
-def open_assistant(settings: Settings, *, stream: TextIO = sys.stderr) -> Assistant:
+def open_assistant(
+    settings: Settings, *, stream: TextIO = sys.stderr, many_questions: bool = True
+) -> Assistant:
     from assistant.store import ChunkStore
 
     # The store first: its vector index then loads (ChunkStore.load_ahead) while the
@@ -144,7 +146,9 @@ def open_assistant(settings: Settings, *, stream: TextIO = sys.stderr) -> Assist
         store.load_ahead()
     from assistant.engine import Assistant
 
-    return Assistant.open(settings, progress=ProgressPrinter(stream), store=store)
+    return Assistant.open(
+        settings, progress=ProgressPrinter(stream), store=store, many_questions=many_questions
+    )
 
 
 class ProgressPrinter:
@@ -200,7 +204,7 @@ def run_ingest(args: argparse.Namespace) -> int:
 
 def run_ask(args: argparse.Namespace) -> int:
     settings = load_settings_from_env()
-    assistant = open_assistant(settings)
+    assistant = open_assistant(settings, many_questions=False)
     answer = assistant.ask(args.question, args.history)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))

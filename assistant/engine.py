@@ -178,8 +178,15 @@ class Assistant:
         progress: Progress = no_progress,
         store: ChunkStore | None = None,
         embedder: Embedder | None = None,
+        many_questions: bool = True,
     ) -> Assistant:
-        """Connect to the index, building it from the bundled sources on first use."""
+        """Connect to the index, building it from the bundled sources on first use.
+
+        With `many_questions` (a chat, a server, an eval) the articles' dates are read
+        ahead, beside the first question; for one question (`assistant ask`) they are read
+        only if it needs them (a question about time: about one in ten), since reading
+        them holds the interpreter ~0.2 s at 10,000 articles that the answer would wait for.
+        """
         store = store or ChunkStore(settings=settings)
         built = store.exists() and not store.is_empty()
         if built:
@@ -202,17 +209,25 @@ class Assistant:
             lexical=lexical,
             chat_model=chat_model,
         )
-        threading.Thread(target=assistant._prepare, name="answer-preparation").start()
+        threading.Thread(
+            target=assistant._prepare,
+            kwargs={"many_questions": many_questions},
+            name="answer-preparation",
+        ).start()
         return assistant
 
-    def _prepare(self) -> None:
-        """Read what the first answers need on first use (the articles' dates, the
-        thesaurus: ~0.2 s at 10,000 articles) in another thread, while this one goes on and
-        the vector index loads. Whoever needs either meanwhile waits for it rather than
+    def _prepare(self, *, many_questions: bool) -> None:
+        """Read what the first answers need on first use in another thread, while this one
+        goes on and the vector index loads: the thesaurus (every answer; mostly
+        decompressing, during which other threads run), then for many questions the
+        articles' dates (~0.2 s at 10,000 articles) and every line of the thesaurus
+        (Thesaurus.read_all). Whoever needs either meanwhile waits for it rather than
         reading it again; a failure is left for that use to report."""
         try:
-            self._index.timeline.corpus()
-            default_thesaurus()
+            thesaurus = default_thesaurus()
+            if many_questions:
+                self._index.timeline.corpus()
+                thesaurus.read_all()
         except AssistantError as exc:
             log.debug("preparing for the first answer failed: %s", exc)
 

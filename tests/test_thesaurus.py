@@ -173,3 +173,33 @@ def test_frame_words_weigh_less_than_the_topic() -> None:
     assert weights["goe"] < weights["profit"] == weights["citi"]
     # A measure word the articles do use still counts: "limit" in "what limit is set?"
     assert answerer._weights("What limit is set on the fleet?")["limit"] == 2.0
+
+
+def test_looked_up_by_binary_search_or_read_whole_the_thesaurus_says_the_same() -> None:
+    """A one-question process finds a word's line by binary search in the file as read; a
+    process answering many reads every line into a dict (Thesaurus.read_all)."""
+    from assistant.thesaurus import Thesaurus
+
+    searched, read = Thesaurus.load(), Thesaurus.load()
+    read.read_all()
+    words = [
+        "a",  # the first line
+        "zyrian",  # the last
+        "pact",
+        "punished",
+        "pull back",
+        "pulled back",
+        "wrote",
+        "rocket",
+        "withdraw",
+        "aardvarks",
+        "zzyzxqv",  # after the last
+        "",
+        "#",  # the file's comment lines are no words
+        "derived",
+    ]
+    for word in words:
+        assert searched._parse(word) == read._parse(word), word
+        assert searched.knows(word) == read.knows(word), word
+    assert searched._row("a") is not None and searched._row("zyrian") is not None
+    assert searched._row("#") is None and searched._row("zzyzxqv") is None
