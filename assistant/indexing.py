@@ -11,6 +11,7 @@ only the articles whose content differs are read back from the store.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import queue
@@ -248,12 +249,17 @@ class Indexer:
         fresh = recorded.chunks == 0 and self._store.count() == 0
         if todo and not fresh:
             self._store.load_ahead()  # beside llama-index's import and the chunking
+        progress("articles", 0, len(todo))
+        # The first batch (all of a small ingest) is chunked and embedded before the store is
+        # touched: any use of it waits for the vector index to load (ChunkStore.load_ahead),
+        # and llama-index's import (~1.3 s) can go on meanwhile.
+        batches = _first_ready(self._prepared(todo))
         marker = ""
         if todo or gone:
             keywords.forget_store_version()
             marker = self._store.begin_changes()  # a crash from here on leaves the store unsettled
         changes = keywords.changes()
-        self._write(todo, heads, report, progress, changes, fresh=fresh)
+        self._write(batches, len(todo), heads, report, progress, changes, fresh=fresh)
         self._remove(gone, heads, report, changes)
         self._relocate(moved, heads, changes)
         report.chunks_total = self._store.count()
@@ -475,7 +481,8 @@ class Indexer:
 
     def _write(
         self,
-        articles: list[Article],
+        batches: Iterator[PreparedBatch],
+        articles: int,
         heads: dict[str, dict],
         report: IngestReport,
         progress: Progress,
@@ -483,10 +490,10 @@ class Indexer:
         *,
         fresh: bool,
     ) -> None:
-        """Chunk, embed and store the articles, then hand their terms to the keyword index."""
+        """Store the batches of `articles` articles (chunked and embedded as they come), then
+        hand their terms to the keyword index."""
         done = 0
-        progress("articles", 0, len(articles))
-        for batch in self._prepared(articles):
+        for batch in batches:
             for key, n_chunks in batch.articles:
                 old = int(heads.get(key, {}).get("n_chunks", 0))
                 stale = [chunk_id(key, i) for i in range(n_chunks, old)]
@@ -504,7 +511,7 @@ class Indexer:
                 ),
             )
             done += len(batch.articles)
-            progress("articles", done, len(articles))
+            progress("articles", done, articles)
 
     def _prepared(self, articles: list[Article]) -> Iterator[PreparedBatch]:
         """Batches ready to store: prepared in a worker process when that pays off."""
@@ -574,6 +581,12 @@ class Indexer:
                 metadatas.append(where)
             changes.relocate(article.key, {**heads[article.key], **where})
         self._store.update_metadata(ids, metadatas)
+
+
+def _first_ready(batches: Iterator[PreparedBatch]) -> Iterator[PreparedBatch]:
+    """The same batches, the first of them prepared now."""
+    first = next(batches, None)
+    return iter(()) if first is None else itertools.chain([first], batches)
 
 
 def _stored_path(path: Path) -> str:
