@@ -64,7 +64,7 @@ class ParsedQuestion:
 _QUESTION_START = (
     "what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|will|would|"
     "can|could|should|shall|has|have|had|may|might|must|if|whether|about|the|in|on|under|"
-    "according|any|anything|tell|give|list|name|explain|describe|summari[sz]e"
+    "according|any|anything|tell|give|list|name|explain|describe|summari[sz]e|by when|until when"
 )
 _AUXILIARY = re.compile(
     r"^(?:is|are|was|were|do|does|did|will|would|can|could|should|shall|has|have|had|if|whether|"
@@ -305,7 +305,7 @@ def _leading_patterns() -> tuple[re.Pattern[str], ...]:
     frame = _alternatives(table["frames"] + table["topic_switches"])
     return (
         re.compile(
-            rf"^(?:{greeting})(?:\s+(?:{addressee}|{_NAME}))?"
+            rf"^(?:{greeting})(?:\s+(?:{addressee}|{_NAME}))?(?:\s+from\s+{_NAME})?"
             rf"(?:{_PUNCT}|\s+(?=(?:{_QUESTION_START})\b))",
             re.I,
         ),

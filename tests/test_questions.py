@@ -45,6 +45,14 @@ from assistant.questions import (
         ("What would happen to the old station?", "About the old station?"),
         ("hi, what's going on with the tram line?", "About the tram line?"),
         ("What happens if the council says no?", "What happens if the council says no?"),
+        # where the asker writes from, apologies and asides, thanks in other languages
+        (
+            "Greetings from Porto by when must the mill reopen? Obrigado!",
+            "By when must the mill reopen?",
+        ),
+        ("Sorry if this is a silly question 🙈 who runs the port", "Who runs the port"),
+        ("hey bot, last one then bye: which lines close? merci", "Which lines close?"),
+        ("Dumb question: is the levy new?", "Is the levy new?"),
     ],
 )
 def test_wrappers_and_markup_are_stripped(message: str, cleaned: str) -> None:
