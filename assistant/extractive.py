@@ -26,6 +26,7 @@ from assistant.questions import (
     measure_asked,
     offers_answer,
     subject_verb,
+    without_stated_figure,
 )
 from assistant.text import STOPWORDS, normalise, proper_names, stem, terms, words
 from assistant.thesaurus import NONE as NO_RELATIONS
@@ -252,7 +253,7 @@ class ExtractiveAnswerer:
         sentences = _sentences(passages)
         if not sentences:
             return []
-        weights = self._weights(question)
+        weights = self._weights(without_stated_figure(question))
         context_weights = {t: w for t, w in self._weights(context).items() if t not in weights}
         total = sum(weights.values()) or 1.0
         context_total = sum(context_weights.values()) or 1.0

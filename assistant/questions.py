@@ -91,6 +91,30 @@ _COMPARISON = re.compile(
     r"larger or smaller|smaller or larger|higher or lower|lower or higher|up or down)\b|"
     r"\bhow (?:does|do|did|would) (?:that|this|it|they|those|these) compare\b"
 )
+# A yes/no question against a stated figure: "more than half a million soldiers?", "over
+# 500,000?". The figure is what a sentence's own number is compared with, not a topic word.
+_FIGURE_WORD = (
+    r"half|quarter|third|one (?:hundred|thousand|million|billion)|two|three|four|five|six|"
+    r"seven|eight|nine|ten|twenty|thirty|forty|fifty|hundred|thousand|million|billion|trillion"
+)
+_STATED_FIGURE = re.compile(
+    r"\b(?:(?:more|less|fewer|greater|higher|lower|bigger|smaller|larger) than|over|under|"
+    r"above|below|at least|at most|up to|beyond|exceed(?:s|ing)?)\s+"
+    rf"(?P<figure>(?:(?:a|an|about|around|roughly|of|and)\s+)*(?:\d[\d,.]*\w*|(?:{_FIGURE_WORD})\b)"
+    rf"(?:\s*(?:(?:a|an|of|and)\s+)*(?:\d[\d,.]*\w*|(?:{_FIGURE_WORD})\b))*)",
+    re.I,
+)
+
+
+def without_stated_figure(question: str) -> str:
+    """The question without the figure it compares against: "Can Ukraine keep more than half
+    a million soldiers?" asks about soldiers, whatever the figure."""
+    found = _STATED_FIGURE.search(question)
+    if found is None:
+        return question
+    return " ".join((question[: found.start("figure")] + question[found.end("figure") :]).split())
+
+
 # "when" asks a time where it opens a question, follows a preposition ("by when") or opens
 # an embedded question ("do we know when..."), not where it opens a clause ("tips for
 # spotting weasel words when I read the text", "what happens when the war ends").
@@ -175,6 +199,7 @@ def answer_kind(question: str) -> Wants:
         (_REASON, Wants.REASON),
         (_NUMBER, Wants.NUMBER),
         (_COMPARISON, Wants.NUMBER),
+        (_STATED_FIGURE, Wants.NUMBER),
         (_DATE, Wants.DATE),
         (_PERSON, Wants.PERSON),
         (_PLACE, Wants.PLACE),

@@ -13,6 +13,7 @@ from assistant.questions import (
     offers_answer,
     parse_question,
     subject_verb,
+    without_stated_figure,
 )
 
 
@@ -101,10 +102,28 @@ def test_names_that_belong_to_the_question_stay() -> None:
         ("What's in the budget about schools?", Wants.OVERVIEW),
         ("What did she say about the depot?", Wants.ANYTHING),  # a quote, not an overview
         ("Does the plan say anything about the depot?", Wants.YES_NO),
+        ("Can the club keep more than half a million fans?", Wants.NUMBER),
+        ("Is the levy over 5%?", Wants.NUMBER),
+        ("Is there more than one way in?", Wants.YES_NO),  # "one" alone is no figure
     ],
 )
 def test_the_kind_of_answer_wanted(question: str, kind: Wants) -> None:
     assert answer_kind(question) is kind
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("Can the club keep more than half a million fans?", "Can the club keep more than fans?"),
+        ("Were there under 2,000 staff?", "Were there under staff?"),
+        ("Is the budget above a quarter of a billion?", "Is the budget above ?"),
+        ("Who has more than the mayor?", "Who has more than the mayor?"),
+    ],
+)
+def test_a_figure_asked_about_is_no_topic_word(question: str, topic: str) -> None:
+    # A sentence's own number is compared with it: "600,000" answers "more than half a
+    # million?", and "million" must not make a sentence about millions of people look apt.
+    assert without_stated_figure(question) == topic
 
 
 def test_two_part_questions_are_split_and_the_second_leans_on_the_first() -> None:
