@@ -122,7 +122,10 @@ _DATE = re.compile(
     r"(?:^|[.?!:;]\s+|\b(?:and|so|but)\s+)when\b|\b(?:since|until|till|by|from) when\b|"
     r"\b(?:know|knows|known|idea|say|says|said|tell|told|sure|clear|ask|asked|decide|decided|"
     r"specify|specifies|mention|mentions|wonder|wondering|expected|explain|explains) when\b|"
-    r"\bwhat (?:date|year|day|month|time)\b|\bwhich (?:day|year|month)\b"
+    r"\bwhat (?:date|year|day|month|time)\b|\bwhich (?:day|year|month)\b|"
+    # "what's the actual date of the vote?", "which date is set for it?"
+    r"^(?:what|which)(?:'s|\s+is|\s+was|\s+will\s+be|\s+would\s+be)?\s+(?:the\s+)?"
+    r"(?:\w+\s+)?dates?\b"
 )
 _PERSON = re.compile(
     r"^(?:and |so |but )?(?:who|whom|whose)\b|"
@@ -442,7 +445,9 @@ def offers_answer(sentence: str, question: str, wants: Wants, measure: Measure) 
     if wants is Wants.NUMBER:
         return bool(_new_matches(_MEASURE_FORMS[measure], sentence, question))
     if wants is Wants.DATE:
-        return bool(_new_matches(_TIME, sentence, question))
+        # "What is the date of the election?" is not answered by "within 100 days"
+        wanted = _CALENDAR_DATE if _CALENDAR_ASKED.search(question) else _TIME
+        return bool(_new_matches(wanted, sentence, question))
     asked = {t for name in proper_names(question) for t in terms(name)}
     if wants is Wants.PLACE and _WHERE.match(" ".join(question.lower().split())):
         # "Where did they meet?" wants a location: "in Belgium", "to a US-Russian vehicle",
@@ -546,12 +551,21 @@ _MEASURES = (
         Measure.DURATION,
     ),
 )
-_TIME = re.compile(
+# A point in the calendar: what "what date...?" or "which year...?" wants.
+_CALENDAR = (
     r"\b(?:1[89]\d\d|20\d\d)\b|(?-i:\bMay\b)(?!\s+(?:be|have|not)\b)|"
     r"\b(?:january|february|march|april|june|july|august|"
     r"september|october|november|december|monday|tuesday|wednesday|thursday|friday|"
-    r"saturday|sunday|thanksgiving|christmas|easter|today|yesterday|tomorrow|tonight|"
-    r"spring|summer|autumn|winter)\b|\b(?:within|in|by|after|before|since|until)\s+"
+    r"saturday|sunday|thanksgiving|christmas|easter|today|yesterday|tomorrow|tonight)\b|"
+    r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b"
+)
+_CALENDAR_ASKED = re.compile(
+    r"\b(?:dates?|(?:what|which) (?:day|year|month|weekday)|day of the week)\b", re.I
+)
+_CALENDAR_DATE = re.compile(_CALENDAR, re.I)
+_TIME = re.compile(
+    _CALENDAR
+    + r"|\b(?:spring|summer|autumn|winter)\b|\b(?:within|in|by|after|before|since|until)\s+"
     r"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|several)\s+"
     + _UNIT
     + r"|\b(?:last|next|this)\s+(?:week|month|year|weekend)\b|\bago\b"

@@ -102,6 +102,8 @@ def test_names_that_belong_to_the_question_stay() -> None:
         ("What's in the budget about schools?", Wants.OVERVIEW),
         ("What did she say about the depot?", Wants.ANYTHING),  # a quote, not an overview
         ("Does the plan say anything about the depot?", Wants.YES_NO),
+        ("What's the actual date of the vote?", Wants.DATE),
+        ("What does it say about dates?", Wants.ANYTHING),
         ("Can the club keep more than half a million fans?", Wants.NUMBER),
         ("Is the levy over 5%?", Wants.NUMBER),
         ("Is there more than one way in?", Wants.YES_NO),  # "one" alone is no figure
@@ -168,6 +170,10 @@ def test_a_single_question_is_one_part() -> None:
         ("The last ferry leaves Ostrel at 23:40.", "When does the last ferry leave?", True),
         ("The gates open at 6pm.", "When do the gates open?", True),
         ("You may have seen the depot.", "When does the depot reopen?", False),
+        # "what date" wants a point in the calendar, not a span
+        ("Polls must be held within 100 days.", "When is the election?", True),
+        ("Polls must be held within 100 days.", "What's the actual date of the election?", False),
+        ("Polls open on 4 March.", "What's the actual date of the election?", True),
         ("The depot reopens soon.", "Does the depot reopen?", True),
         # "where" wants a location, not any name: "in Belgium", not "a deal to suit Moscow"
         ("The funds are held by Euroclear in Belgium.", "Where are the funds held?", True),
