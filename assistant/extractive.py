@@ -23,8 +23,10 @@ from assistant.questions import (
     Part,
     Wants,
     answer_kind,
+    asks_what_was_said,
     measure_asked,
     offers_answer,
+    says_something,
     subject_verb,
     without_stated_figure,
 )
@@ -343,6 +345,7 @@ class ExtractiveAnswerer:
         measure = measure_asked(question)
         typed = wants in (Wants.NUMBER, Wants.DATE, Wants.PERSON, Wants.PLACE)
         does = self._says_verb(question, sentences) if wants is Wants.PERSON else None
+        speech = asks_what_was_said(question)
 
         def fits(sentence: Sentence, around: frozenset[str]) -> float | None:
             """None rules the sentence out; otherwise a factor for its score."""
@@ -350,6 +353,8 @@ class ExtractiveAnswerer:
                 return None
             if entities and not set(entities) <= _concepts(sentence.passage.text):
                 return None  # "America" asked, and the passage never names the United States
+            if speech and not says_something(sentence.text):
+                return None  # "What has Euroclear said?": "€200bn sits at Euroclear"
             if not typed:
                 return 1.0
             if does is not None and not does(sentence):

@@ -422,6 +422,41 @@ def subject_verb(question: str) -> str | None:
     return verb
 
 
+def asks_what_was_said(question: str) -> bool:
+    """Whether a question asks what someone said ("What has Euroclear said about the plan?",
+    "What did Rubio call it?"): its answer reports speech."""
+    found = _WHAT_SAID.search(" ".join(question.lower().split()))
+    if found is None:
+        return False
+    # Not when the plan, the articles or "it" speak: they state things without verbs of
+    # speech ("What does the draft say about Nato?": "the draft would lock Ukraine out").
+    speaker = set(found.group("speaker").split()) - _FUNCTION_WORDS
+    return bool(speaker - _DOCUMENT_WORDS)
+
+
+_WHAT_SAID = re.compile(
+    r"^(?:(?:and|so|but)\s+)?what\s+(?:has|have|had|did|does|do|would|will)\s+(?P<speaker>.+?)\s+"
+    r"(?:(?:itself|themselves|himself|herself|actually|publicly|officially)\s+)?"
+    r"(?:say|said|tell|told|call|called|think|claim|claimed|argue|argued|make of|warn|warned)\b"
+)
+
+
+def says_something(sentence: str) -> bool:
+    """Whether a sentence reports speech: a verb of speech (verbs.yaml) or a quotation."""
+    return bool(_SPEECH.search(sentence)) or any(mark in sentence for mark in _QUOTES)
+
+
+_QUOTES = ('"', "“", "”")
+_DOCUMENT_WORDS = frozenset(
+    "it they this that plan draft proposal proposals document text deal article articles "
+    "report reports story piece explainer leak framework blueprint agreement treaty".split()
+)
+_SPEECH = re.compile(
+    r"\b(?:" + "|".join(re.escape(str(w)) for w in load_table("verbs")["speech"]) + r")\b",
+    re.I,
+)
+
+
 def measure_asked(question: str) -> Measure:
     asked = " ".join(question.lower().split())
     for pattern, measure in _MEASURES:

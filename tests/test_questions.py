@@ -7,11 +7,13 @@ import pytest
 from assistant.questions import (
     Wants,
     answer_kind,
+    asks_what_was_said,
     clean_question,
     is_injection,
     leans_on_history,
     offers_answer,
     parse_question,
+    says_something,
     subject_verb,
     without_stated_figure,
 )
@@ -237,3 +239,31 @@ def test_attempts_to_change_the_rules_are_recognised(message: str, injection: bo
 )
 def test_the_verb_a_who_question_asks_about(question: str, verb: str | None) -> None:
     assert subject_verb(question) == verb
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("What has the port authority itself said about the levy?", True),
+        ("What did Ana Ruiz call it?", True),
+        ("and what did the mayor say", True),
+        ("What does the plan say about the depot?", False),  # the document speaks
+        ("What did they say?", False),
+        ("What happened to the levy?", False),
+    ],
+)
+def test_a_question_about_what_someone_said(question: str, asks: bool) -> None:
+    assert asks_what_was_said(question) is asks
+
+
+@pytest.mark.parametrize(
+    ("sentence", "speaks"),
+    [
+        ("The mayor said the levy would stay.", True),
+        ("Ruiz described it as 'a first step'.", True),
+        ('The levy is "temporary".', True),
+        ("The funds sit at the port authority in Ostrel.", False),
+    ],
+)
+def test_a_sentence_that_reports_speech(sentence: str, speaks: bool) -> None:
+    assert says_something(sentence) is speaks
