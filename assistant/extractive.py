@@ -20,6 +20,7 @@ from assistant.answer import Passage
 from assistant.lexicon import default_lexicon, load_table
 from assistant.questions import (
     MEASURE_WORDS,
+    SPEECH_VERBS,
     Part,
     Wants,
     answer_kind,
@@ -372,6 +373,8 @@ class ExtractiveAnswerer:
         term = next(iter(terms(verb)), None) if verb else None
         if term is None:
             return None
+        if verb in SPEECH_VERBS:  # "Who noticed...?": "commentators have pointed out"
+            return lambda sentence: says_something(sentence.text)
         weights = {term: 1.0}
         matchers = (
             _synonym_matcher(question, weights),

@@ -446,6 +446,7 @@ def says_something(sentence: str) -> bool:
     return bool(_SPEECH.search(sentence)) or any(mark in sentence for mark in _QUOTES)
 
 
+SPEECH_VERBS = frozenset(str(w) for w in load_table("verbs")["speech"])
 _QUOTES = ('"', "“", "”")
 _DOCUMENT_WORDS = frozenset(
     "it they this that plan draft proposal proposals document text deal article articles "
@@ -490,7 +491,21 @@ def offers_answer(sentence: str, question: str, wants: Wants, measure: Measure) 
         named = [m.group(1) for m in _LOCATED_NAME.finditer(sentence)]
     else:
         named = proper_names(sentence)
+        if wants is Wants.PERSON and _names_new_role(sentence, question):
+            return True  # "Who noticed...?": "Several commentators have pointed out..."
     return any(_names_something_new(name, asked) for name in named)
+
+
+def _names_new_role(sentence: str, question: str) -> bool:
+    """Whether a sentence names people by a role (data/people.yaml) the question does not."""
+    asked = set(question.lower().split())
+    return any(m.group(0).lower() not in asked for m in _ROLE.finditer(sentence))
+
+
+_ROLE = re.compile(
+    r"\b(?:" + "|".join(re.escape(str(w)) for w in load_table("people")["roles"]) + r")\b",
+    re.I,
+)
 
 
 _WHERE = re.compile(r"^(?:(?:and|so|but)\s+)?where\b")

@@ -165,6 +165,10 @@ def test_a_single_question_is_one_part() -> None:
         ("The mayor, Ana Ruiz, signed it.", "Who signed the order on the depot?", True),
         ("The order on the depot was signed.", "Who signed the order on the depot?", False),
         ("It is unclear who signed the order.", "Who signed the order?", True),
+        # people named by their role answer "who" as a name does, unless the question
+        # names that role itself
+        ("Several critics have pointed out the gap.", "Who noticed the gap?", True),
+        ("Several critics have pointed out the gap.", "Who among the critics noticed it?", False),
         # The question's own names in another form ("Russia" for "Russian") are nothing new.
         ("The fund would be shared by Russia and the US.", "Who runs the US-Russian fund?", False),
         ("Russia, the US and Ana Ruiz run it.", "Who runs the US-Russian fund?", True),
