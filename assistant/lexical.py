@@ -189,6 +189,8 @@ class LexicalIndex:
         wanted = list(dict.fromkeys(terms))
         missing = [t for t in wanted if t not in self._df]
         found: dict[str, int] = {}
+        if not missing:
+            return {t: self._df[t] for t in wanted}
         try:
             with self._reader() as db:
                 for i in range(0, len(missing), _PARAMS):
