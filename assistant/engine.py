@@ -218,16 +218,17 @@ class Assistant:
 
     def _prepare(self, *, many_questions: bool) -> None:
         """Read what the first answers need on first use in another thread, while this one
-        goes on and the vector index loads: the thesaurus (every answer; mostly
-        decompressing, during which other threads run), then for many questions the
-        articles' dates (~0.2 s at 10,000 articles) and every line of the thesaurus
-        (Thesaurus.read_all). Whoever needs either meanwhile waits for it rather than
-        reading it again; a failure is left for that use to report."""
+        goes on and the vector index loads. For many questions: the articles' dates (~0.2 s
+        at 10,000 articles), then every line of the thesaurus (Thesaurus.read_all). For one:
+        the thesaurus's file only (mostly decompressing, during which other threads run).
+        Whoever needs either meanwhile waits for it rather than reading it again; a failure
+        is left for that use to report."""
         try:
-            thesaurus = default_thesaurus()
             if many_questions:
                 self._index.timeline.corpus()
-                thesaurus.read_all()
+                default_thesaurus().read_all()
+            else:
+                default_thesaurus()
         except AssistantError as exc:
             log.debug("preparing for the first answer failed: %s", exc)
 
