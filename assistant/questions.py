@@ -191,8 +191,31 @@ def clean_question(message: str) -> str:
         before = text
         text = _strip_leading(text)
         text = _strip_trailing(text)
-    text = _topic_framed(_keep_questions(_without_fillers(text)))
+    text = _capitals_named(_topic_framed(_keep_questions(_without_fillers(text))))
     return text if any(ch.isalnum() for ch in text) else " ".join(message.split())
+
+
+def _capitals_named(text: str) -> str:
+    """ "the Russian capital", "Ukraine's capital city" as the articles name it: "Moscow",
+    "Kyiv" (aliases.yaml: capitals)."""
+    pattern, capitals = _capital_phrases()
+    return pattern.sub(lambda m: capitals[m.group("country").lower()], text)
+
+
+@lru_cache(maxsize=1)
+def _capital_phrases() -> tuple[re.Pattern[str], dict[str, str]]:
+    table = load_table("aliases")
+    capitals: dict[str, str] = {}
+    for group, city in table.get("capitals", {}).items():
+        for member in table["groups"].get(group, []):
+            # not the abbreviations ("US", "UK"): "tell us capital gains" is no country
+            if member.lower() != str(city).lower() and not member.replace(".", "").isupper():
+                capitals[member.lower()] = str(city)
+    names = "|".join(re.escape(m) for m in sorted(capitals, key=len, reverse=True))
+    pattern = re.compile(
+        rf"\b(?:the\s+)?(?P<country>{names})(?:'s|’s)?\s+capital(?:\s+city)?\b", re.I
+    )
+    return pattern, capitals
 
 
 def answer_kind(question: str) -> Wants:

@@ -56,6 +56,11 @@ from assistant.questions import (
         ("Sorry if this is a silly question 🙈 who runs the port", "Who runs the port"),
         ("hey bot, last one then bye: which lines close? merci", "Which lines close?"),
         ("Dumb question: is the levy new?", "Is the levy new?"),
+        # a country's capital as the articles name it; not a city asked about as such
+        ("What if they strike the Russian capital?", "What if they strike Moscow?"),
+        ("is ukraine's capital city safe", "is Kyiv safe"),
+        ("What is the capital of France?", "What is the capital of France?"),
+        ("can you tell us capital gains rules", "can you tell us capital gains rules"),
     ],
 )
 def test_wrappers_and_markup_are_stripped(message: str, cleaned: str) -> None:
