@@ -4,9 +4,12 @@
 word that no article uses and that is no English word either is most likely a typo. It is
 read as the word one edit away (a letter left out, added, changed, or two swapped) that the
 articles use most, preferring one with the same first letter; the answer says so in a
-notice. Not corrected:
-- a word the articles use, or an English word they do not (WordNet's, in the thesaurus):
-  "weather", "poem" and "recipe" are out of scope, not typos of "whether" or "recipes";
+notice. The word read must itself be a word (WordNet's, or a name of the alias table): the
+keyword index knows stems, and "crimin" (one edit from "crimia") is the stem of "criminal"
+in a corpus about courts. Not corrected:
+- a word the articles use, or an English word they do not (WordNet's, in the thesaurus, and
+  everyday words it lacks, data/everyday_words.yaml: "admin" is not "admit"): "weather",
+  "poem" and "recipe" are out of scope, not typos of "whether" or "recipes";
 - a name the alias table knows ("Kiev");
 - a word of under MIN_LETTERS letters (too many words lie one edit away), or with digits;
 - a capitalised word, unless it becomes a name the alias table knows ("Ukrane" becomes
@@ -18,7 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
+from assistant.lexicon import load_table
 from assistant.text import STOPWORDS, terms
 
 MIN_LETTERS = 5
@@ -86,6 +91,8 @@ class SpellingReader:
     def _nearest(self, word: str) -> str | None:
         by_term: dict[str, list[str]] = {}
         for candidate in _one_edit_away(word):
+            if not (self._is_english(candidate) or self._is_alias(candidate)):
+                continue  # "crimin" shares the articles' stem of "criminal" but is no word
             own = terms(candidate)
             if len(own) == 1:
                 by_term.setdefault(own[0], []).append(candidate)
@@ -101,6 +108,16 @@ class SpellingReader:
         # Same first letter, then the most used; the alphabet decides a tie, the same way
         # every time.
         return min(ranked, key=lambda r: (not r[0], -r[1], r[2]))[2]
+
+
+def is_everyday(word: str) -> bool:
+    """Everyday words WordNet 3.0 lacks ("admin", "email"): data/everyday_words.yaml."""
+    return word.lower() in _everyday()
+
+
+@lru_cache(maxsize=1)
+def _everyday() -> frozenset[str]:
+    return frozenset(str(w).lower() for w in load_table("everyday_words")["words"])
 
 
 def _one_edit_away(word: str) -> set[str]:

@@ -9,12 +9,15 @@ import pytest
 
 from assistant.engine import Assistant
 from assistant.lexicon import default_lexicon
-from assistant.spelling import SpellingReader
+from assistant.spelling import SpellingReader, is_everyday
 from assistant.text import terms
 from assistant.thesaurus import default_thesaurus
 
 # What a tiny corpus says, as the keyword index counts it: chunks per term.
-ARTICLES = "frozen assets assets assets sets guarantee crimea ukraine ukraine macon draft"
+ARTICLES = (
+    "frozen assets assets assets sets guarantee crimea ukraine ukraine macon draft "
+    "criminal criminals criminals admit"  # "crimin": one edit from "crimia", but no word
+)
 
 
 def frequencies(asked: Iterable[str]) -> dict[str, int]:
@@ -28,7 +31,7 @@ def frequencies(asked: Iterable[str]) -> dict[str, int]:
 def reader() -> SpellingReader:
     return SpellingReader(
         frequencies=frequencies,
-        is_english=default_thesaurus().knows,
+        is_english=lambda word: default_thesaurus().knows(word) or is_everyday(word),
         is_alias=default_lexicon().is_alias,
     )
 
@@ -55,6 +58,7 @@ def test_a_typo_is_read_as_the_articles_spell_it(
     "question",
     [
         "what is the weather like",  # English: out of scope, not a typo of "whether"
+        "i am the admin here",  # everyday English WordNet lacks, not a typo of "admit"
         "what did Macron say",  # a name the articles never use, one edit from "Macon"
         "what is an aset",  # four letters: too many words lie one edit away
         "what about the draft",  # the articles' own word
