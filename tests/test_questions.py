@@ -44,6 +44,7 @@ from assistant.questions import (
         # words that only colour a question are not scored
         ("Who actually signed the order?", "Who signed the order?"),
         ("What would the club get in return?", "What would the club get?"),  # an idiom
+        ("How many have been hurt so far?", "How many have been hurt so far?"),  # time
         ("What exactly happens to the depot, by the way?", "About the depot?"),
         # a frame that asks what the articles say about a topic, in other words
         ("What would happen to the old station?", "About the old station?"),
