@@ -128,6 +128,21 @@ def _register_optional_commands(sub: Any) -> None:
 # -- shared helpers -----------------------------------------------------------------
 
 
+def stop_on_signals() -> None:
+    """For a server (`assistant web`, `assistant slack`): SIGINT (Ctrl-C) and SIGTERM stop it
+    cleanly, as they do uvicorn or gunicorn, by a KeyboardInterrupt in the main thread. Also
+    when it was started with SIGINT ignored, as a shell script's background job is (Python
+    then leaves SIGINT ignored); and SIGTERM closes connections instead of killing the
+    process where it stands."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+
+
 def load_settings_from_env() -> Settings:
     from assistant.settings import load_settings
 

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -576,6 +577,40 @@ def wait_for_http(url: str, server: subprocess.Popen[bytes], log: Path, limit: f
             pass
         time.sleep(0.2)
     raise AssertionError(f"the server did not start:\n{log.read_text()}")
+
+
+# A shell script's background job starts with SIGINT ignored, which Python keeps.
+IGNORING_SIGINT = ("bash", "-c", 'trap "" INT; exec "$@"', "bash")
+
+
+@pytest.mark.parametrize(
+    ("launcher", "signum"),
+    [(IGNORING_SIGINT, signal.SIGINT), ((), signal.SIGTERM)],
+    ids=["sigint-though-started-ignoring-it", "sigterm"],
+)
+def test_the_web_command_stops_cleanly_on_a_signal(
+    data_dir: Path, tmp_path: Path, launcher: tuple[str, ...], signum: int
+) -> None:
+    port = free_port()
+    log = tmp_path / "web.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [*launcher, sys.executable, "-m", "assistant.cli", "web", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "ASSISTANT_DATA_DIR": str(data_dir)},
+            cwd=ROOT,
+        )
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/", server, log)
+            server.send_signal(signum)
+            assert server.wait(timeout=30) == 0, log.read_text()
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+    printed = log.read_text()
+    assert "stopped" in printed and "Traceback" not in printed
 
 
 def test_the_web_command_reports_a_busy_port(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 from typing import Any
 
@@ -36,7 +35,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_slack(args: argparse.Namespace) -> int:
-    from assistant.cli import load_settings_from_env, open_assistant
+    from assistant.cli import load_settings_from_env, open_assistant, stop_on_signals
     from assistant.slack.config import load_slack_config
 
     config = load_slack_config()  # before the engine loads: bad credentials fail fast
@@ -58,25 +57,12 @@ def run_slack(args: argparse.Namespace) -> int:
         suggested_prompts=config.suggested_prompts,
         socket_mode=config.socket_mode,
     )
-    _stop_on_signals()
+    stop_on_signals()
     try:
         serve(app, config, host=args.host, port=port, announce=_announce)
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
     return 0
-
-
-def _stop_on_signals() -> None:
-    """SIGINT (Ctrl-C) and SIGTERM stop the app cleanly, as they do uvicorn or gunicorn:
-    also when it was started with SIGINT ignored, as a shell script's background job is
-    (Python then leaves SIGINT ignored), and SIGTERM closes the Socket Mode connection
-    instead of killing the process where it stands."""
-
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, stop)
 
 
 def _port_from_env() -> int:

@@ -34,7 +34,7 @@ def run_web(args: argparse.Namespace) -> int:
     from assistant.web.memory import limit_malloc_arenas
 
     limit_malloc_arenas()  # before the engine and the server start their threads
-    from assistant.cli import load_settings_from_env, open_assistant
+    from assistant.cli import load_settings_from_env, open_assistant, stop_on_signals
     from assistant.web.settings import load_web_settings
 
     settings = load_settings_from_env()
@@ -51,10 +51,14 @@ def run_web(args: argparse.Namespace) -> int:
     app = build_app(
         assistant=assistant, feedback=FeedbackStore(settings.feedback_db), settings=web_settings
     )
+    stop_on_signals()  # gradio's own loop closes its server on the KeyboardInterrupt
     try:
         serve(app, settings=web_settings, host=host, port=port)
+    except KeyboardInterrupt:  # a signal while gradio was still starting: close it here
+        app.close()
     except OSError as exc:
         raise _address_error(host, port, exc) from None
+    print("stopped", file=sys.stderr)
     return 0
 
 
