@@ -48,7 +48,7 @@ from assistant.questions import (
 )
 from assistant.retrieval import HybridRetriever, Query
 from assistant.settings import Settings
-from assistant.spelling import SpellingReader, is_everyday
+from assistant.spelling import SpellingReader, is_english
 from assistant.store import ChunkStore
 from assistant.support import strip_markers
 from assistant.text import has_control_characters, squash
@@ -163,7 +163,7 @@ class Assistant:
             checker=ClaimChecker(embed=self._embedder.embed, idf=lexical.idf, known=lexical.knows),
             spelling=SpellingReader(
                 frequencies=lexical.frequencies,
-                is_english=lambda word: default_thesaurus().knows(word) or is_everyday(word),
+                is_english=is_english,
                 is_alias=default_lexicon().is_alias,
             ),
         )

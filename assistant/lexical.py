@@ -184,8 +184,8 @@ class LexicalIndex:
 
     def frequencies(self, terms: Iterable[str]) -> dict[str, int]:
         """Each term's chunk count (0 for a term the corpus never uses), the ones not yet
-        known read in one query (the spelling reader asks about
-        hundreds of candidates at once). Only the terms found are kept in the cache."""
+        known read in one query (the spelling reader asks about hundreds of candidates at
+        once). Only the terms found are kept in the cache."""
         wanted = list(dict.fromkeys(terms))
         missing = [t for t in wanted if t not in self._df]
         found: dict[str, int] = {}
@@ -201,7 +201,7 @@ class LexicalIndex:
         except sqlite3.Error as exc:
             self._unreadable(exc)
         self._df.update(found)
-        return {t: self._df.get(t, found.get(t, 0)) for t in wanted}
+        return {t: self._df.get(t, 0) for t in wanted}
 
     def _frequency(self, term: str) -> int:
         cache = self._df

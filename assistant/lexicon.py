@@ -93,6 +93,9 @@ class Lexicon:
                 exact = member.replace(".", "").isupper()
                 self.entities.append((_phrase_pattern(member, exact_case=exact), group))
         self.entities.sort(key=lambda item: -len(item[0].pattern))
+        self._alias_names = frozenset(
+            m.lower() for members in self.aliases.values() for m in members
+        )
         self.titles = frozenset(t.lower() for t in aliases.get("titles", []))
         self.city_words = frozenset(w.lower() for w in aliases.get("city_words", []))
         self.places = frozenset(p.lower() for p in aliases.get("places", []))
@@ -127,8 +130,7 @@ class Lexicon:
 
     def is_alias(self, word: str) -> bool:
         """Whether a word is one of the names the alias table knows ("Kiev", "Ukraine")."""
-        folded = word.strip().lower()
-        return any(folded == m.lower() for members in self.aliases.values() for m in members)
+        return word.strip().lower() in self._alias_names
 
     def is_demonym(self, name: str) -> bool:
         """Whether a name is a group's adjective or people (American, British), not its name."""

@@ -475,10 +475,7 @@ _DOCUMENT_WORDS = frozenset(
     "it they this that plan draft proposal proposals document text deal article articles "
     "report reports story piece explainer leak framework blueprint agreement treaty".split()
 )
-_SPEECH = re.compile(
-    r"\b(?:" + "|".join(re.escape(str(w)) for w in load_table("verbs")["speech"]) + r")\b",
-    re.I,
-)
+_SPEECH = re.compile(r"\b(?:" + "|".join(map(re.escape, SPEECH_VERBS)) + r")\b", re.I)
 
 
 def measure_asked(question: str) -> Measure:

@@ -25,6 +25,7 @@ from functools import lru_cache
 
 from assistant.lexicon import load_table
 from assistant.text import STOPWORDS, terms
+from assistant.thesaurus import default_thesaurus
 
 MIN_LETTERS = 5
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -91,8 +92,6 @@ class SpellingReader:
     def _nearest(self, word: str) -> str | None:
         by_term: dict[str, list[str]] = {}
         for candidate in _one_edit_away(word):
-            if not (self._is_english(candidate) or self._is_alias(candidate)):
-                continue  # "crimin" shares the articles' stem of "criminal" but is no word
             own = terms(candidate)
             if len(own) == 1:
                 by_term.setdefault(own[0], []).append(candidate)
@@ -102,12 +101,19 @@ class SpellingReader:
             for term, count in counts.items()
             if count > 0
             for candidate in by_term[term]
+            # "crimin" shares the articles' stem of "criminal" but is no word
+            if self._is_english(candidate) or self._is_alias(candidate)
         ]
         if not ranked:
             return None
         # Same first letter, then the most used; the alphabet decides a tie, the same way
         # every time.
         return min(ranked, key=lambda r: (not r[0], -r[1], r[2]))[2]
+
+
+def is_english(word: str) -> bool:
+    """An English word: WordNet's (the thesaurus), or everyday English it lacks."""
+    return default_thesaurus().knows(word) or is_everyday(word)
 
 
 def is_everyday(word: str) -> bool:

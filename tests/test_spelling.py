@@ -9,9 +9,8 @@ import pytest
 
 from assistant.engine import Assistant
 from assistant.lexicon import default_lexicon
-from assistant.spelling import SpellingReader, is_everyday
+from assistant.spelling import SpellingReader, is_english
 from assistant.text import terms
-from assistant.thesaurus import default_thesaurus
 
 # What a tiny corpus says, as the keyword index counts it: chunks per term.
 ARTICLES = (
@@ -31,7 +30,7 @@ def frequencies(asked: Iterable[str]) -> dict[str, int]:
 def reader() -> SpellingReader:
     return SpellingReader(
         frequencies=frequencies,
-        is_english=lambda word: default_thesaurus().knows(word) or is_everyday(word),
+        is_english=is_english,
         is_alias=default_lexicon().is_alias,
     )
 
