@@ -18,6 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "index" / "sources"
 
 
+# Prefixed to a command: it starts with SIGINT ignored, as a shell script's background job
+# does (and Python keeps).
+IGNORING_SIGINT = ("bash", "-c", 'trap "" INT; exec "$@"', "bash")
+
+
 def run_cli(*args: str, data: Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """`assistant ARGS` as a subprocess on the data directory `data`; it must succeed."""
     done = subprocess.run(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import IGNORING_SIGINT
 from tests.fakes.slack_api import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -211,10 +212,6 @@ def test_http_mode_answers_a_signed_mention(slack: FakeSlackAPI, data_dir: Path)
         assert app.interrupt() == 0
     finally:
         app.kill()
-
-
-# A shell script's background job starts with SIGINT ignored, which Python keeps.
-IGNORING_SIGINT = ("bash", "-c", 'trap "" INT; exec "$@"', "bash")
 
 
 @pytest.mark.parametrize(

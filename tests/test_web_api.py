@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ROOT, SOURCES
+from tests.conftest import IGNORING_SIGINT, ROOT, SOURCES
 from tests.fakes.openai_server import FakeOpenAIServer
 
 # Gradio's queue statistics use pandas options that pandas 3 deprecates: not ours to fix.
@@ -577,10 +577,6 @@ def wait_for_http(url: str, server: subprocess.Popen[bytes], log: Path, limit: f
             pass
         time.sleep(0.2)
     raise AssertionError(f"the server did not start:\n{log.read_text()}")
-
-
-# A shell script's background job starts with SIGINT ignored, which Python keeps.
-IGNORING_SIGINT = ("bash", "-c", 'trap "" INT; exec "$@"', "bash")
 
 
 @pytest.mark.parametrize(
