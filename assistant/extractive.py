@@ -267,26 +267,30 @@ class ExtractiveAnswerer:
         cover_context = self._coverage(context, context_weights, sentences)
         passage_terms = _terms_by_passage(sentences)
         fits = self._answer_type_check(question, wants or answer_kind(question), sentences)
+        coverages = [cover(sentence) for sentence in sentences]
+        said_around = _said_around(sentences, coverages, weights, passage_terms)
         scored = []
-        for sentence, similarity in zip(sentences, dense, strict=True):
-            covered, said = cover(sentence)
+        for sentence, similarity, coverage in zip(sentences, dense, coverages, strict=True):
+            covered, said = coverage.covered, coverage.said
             lexical = said / total
             around = passage_terms[sentence.passage.id]
             nearby = sum(w for t, w in weights.items() if t in around) / total
+            # What the passage says in other words supports answering, but does not rank:
+            # a sentence is chosen for what it and its passage say in the question's words.
+            reworded = PASSAGE_WEIGHT * (said_around[sentence.passage.id] / total - nearby)
             score = (
                 SENTENCE_WEIGHT * lexical
                 + PASSAGE_WEIGHT * nearby
                 + DENSE_WEIGHT * _rescaled(float(similarity))
             )
+            strength = score + reworded
             if context_weights:
                 near = sum(w for t, w in context_weights.items() if t in around)
-                follow = (cover_context(sentence)[1] + near) / (2 * context_total)
+                follow = (cover_context(sentence).said + near) / (2 * context_total)
                 blended = (score + CONTEXT_WEIGHT * follow) / (1 + CONTEXT_WEIGHT)
                 # Earlier turns rerank, and can only add support: an unrelated turn must not
                 # make a good question fall under the decline threshold.
-                score, strength = blended, max(score, blended)
-            else:
-                strength = score
+                score, strength = blended, max(strength, blended)
             fit = fits(sentence, around)
             if fit is None:
                 continue
@@ -298,18 +302,18 @@ class ExtractiveAnswerer:
 
     def _coverage(
         self, text: str, weights: dict[str, float], sentences: list[Sentence]
-    ) -> Callable[[Sentence], tuple[frozenset[str], float]]:
+    ) -> Callable[[Sentence], Coverage]:
         """For a sentence: the terms of `text` it holds, and the weight it says, counting
         a synonym, an alias, a WordNet relation or a close word for part of a term's."""
         if not weights:
-            return lambda sentence: (frozenset(), 0.0)
+            return lambda sentence: Coverage(frozenset(), 0.0, {})
         soft = self._soft_matcher(text, sentences)
         synonym = _synonym_matcher(text, weights)
         same_sense = _thesaurus_matcher(text, weights, related=False)
         related = _thesaurus_matcher(text, weights, related=True)
         names = _name_terms(text)
 
-        def cover(sentence: Sentence) -> tuple[frozenset[str], float]:
+        def cover(sentence: Sentence) -> Coverage:
             covered = frozenset(t for t in weights if t in sentence.terms)
             strong = {
                 t: max(synonym(t, sentence), same_sense(t, sentence), soft(t, sentence))
@@ -319,11 +323,11 @@ class ExtractiveAnswerer:
             # A WordNet relation is a weak clue ("weather" relates to "hold"): it counts
             # only beside another word of the question's topic that the sentence says.
             said = (covered | {t for t, credit in strong.items() if credit}) - names
-            partial = sum(
-                weights[t] * max(credit, related(t, sentence) if said - {t} else 0.0)
-                for t, credit in strong.items()
-            )
-            return covered, sum(weights[t] for t in covered) + partial
+            credits = dict.fromkeys(covered, 1.0)
+            for t, credit in strong.items():
+                credits[t] = max(credit, related(t, sentence) if said - {t} else 0.0)
+            reworded = {t: synonym(t, sentence) for t in strong}
+            return Coverage(covered, sum(weights[t] * c for t, c in credits.items()), reworded)
 
         return cover
 
@@ -745,6 +749,43 @@ def _sentences(passages: Sequence[Passage]) -> list[Sentence]:
                 )
             )
     return out
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What a sentence says of a text's weighted terms: those it holds as they are, the
+    weight it says in all (a synonym or close word counting for part of a term's), and
+    the credit our synonym and alias tables give each term it says in other words."""
+
+    covered: frozenset[str]
+    said: float
+    reworded: dict[str, float]
+
+
+def _said_around(
+    sentences: list[Sentence],
+    coverages: list[Coverage],
+    weights: dict[str, float],
+    passage_terms: dict[str, frozenset[str]],
+) -> dict[str, float]:
+    """Each passage's weight of the question said anywhere in it: a term in its text
+    (headings included) counts whole, one its sentences say in the words of our synonym
+    and alias tables for the best credit any of them gives ("pull back" where it says
+    "withdraw", "soldiers" where it says "forces"). WordNet senses and close words are
+    left out: over a whole passage, many loose senses add up to support for questions it
+    does not answer ("good morning": "good" has a sense that a word of it shares)."""
+    best: dict[str, dict[str, float]] = {}
+    for sentence, coverage in zip(sentences, coverages, strict=True):
+        held = best.setdefault(sentence.passage.id, {})
+        for t, credit in coverage.reworded.items():
+            held[t] = max(held.get(t, 0.0), credit)
+    said = {}
+    for pid, around in passage_terms.items():
+        credits = best.get(pid, {})
+        said[pid] = sum(
+            w * (1.0 if t in around else credits.get(t, 0.0)) for t, w in weights.items()
+        )
+    return said
 
 
 def _terms_by_passage(sentences: list[Sentence]) -> dict[str, frozenset[str]]:

@@ -367,3 +367,15 @@ def test_indefinite_pronouns_and_a_synonym_do_not_hide_the_answer(assistant: Ass
     answer = assistant.ask("Is there a pact so that nobody attacks anybody again?")
     assert not answer.refused, answer.text
     assert "non-aggression" in answer.citations[0].quote.replace("\u2011", "-")
+
+
+def test_what_a_passage_says_in_other_words_counts_towards_answering(
+    assistant: Assistant,
+) -> None:
+    """Every word of this question is said in the passage in other words ("soldiers":
+    "forces", "pull back": "withdraw", "Kyiv": "Ukrainian", "land": "part"), none as it is.
+    The passage around the sentence counted only words said as they are, so its support
+    fell under the decline threshold."""
+    answer = assistant.ask("If Kyiv's soldiers pull back, what happens to that land?")
+    assert not answer.refused, answer.text
+    assert "buffer zone" in answer.citations[0].quote, [c.quote for c in answer.citations]
