@@ -29,9 +29,10 @@ from assistant.questions import (
     offers_answer,
     says_something,
     subject_verb,
+    without_naming_frame,
     without_stated_figure,
 )
-from assistant.text import STOPWORDS, normalise, proper_names, stem, terms, words
+from assistant.text import STOPWORDS, closed_compounds, normalise, proper_names, stem, terms, words
 from assistant.thesaurus import NONE as NO_RELATIONS
 from assistant.thesaurus import Phrase, Relations, Thesaurus, default_thesaurus
 
@@ -256,7 +257,7 @@ class ExtractiveAnswerer:
         sentences = _sentences(passages)
         if not sentences:
             return []
-        weights = self._weights(without_stated_figure(question))
+        weights = self._weights(without_naming_frame(without_stated_figure(question)))
         context_weights = {t: w for t, w in self._weights(context).items() if t not in weights}
         total = sum(weights.values()) or 1.0
         context_total = sum(context_weights.values()) or 1.0
@@ -348,7 +349,7 @@ class ExtractiveAnswerer:
             and (entity := self._entity_known_as_other(name, question)) is not None
         ]
         measure = measure_asked(question)
-        typed = wants in (Wants.NUMBER, Wants.DATE, Wants.PERSON, Wants.PLACE)
+        typed = wants in (Wants.NUMBER, Wants.DATE, Wants.PERSON, Wants.PLACE, Wants.NAME)
         does = self._says_verb(question, sentences) if wants is Wants.PERSON else None
         speech = asks_what_was_said(question)
 
@@ -743,11 +744,8 @@ def _sentences(passages: Sequence[Passage]) -> list[Sentence]:
         spans = passage.sentences or ((0, len(passage.text)),)
         for s, e in spans:
             text = passage.text[s:e]
-            out.append(
-                Sentence(
-                    passage, rank, passage.start + s, passage.start + e, frozenset(terms(text))
-                )
-            )
+            said = frozenset(terms(text)) | frozenset(closed_compounds(text))
+            out.append(Sentence(passage, rank, passage.start + s, passage.start + e, said))
     return out
 
 

@@ -22,6 +22,7 @@ class Wants(Enum):
     NUMBER = "number"
     PERSON = "person"
     PLACE = "place"
+    NAME = "name"  # "Which institution...?", "What are the rockets called?": a name
     DATE = "date"
     YES_NO = "yes/no"
     REASON = "reason"
@@ -136,6 +137,25 @@ _PLACE = re.compile(
     r"^(?:and |so |but )?where\b|\bwhich (?:country|countries|city|cities|region|regions|"
     r"territory|territories|place|places|area|areas|state|states)\b|\bin what (?:country|city)\b"
 )
+_BODIES = "|".join(re.escape(str(w)) for w in load_table("people")["bodies"])
+_NAME_ASKED = re.compile(
+    rf"\b(?:which|what) (?:{_BODIES})\b|"
+    r"^(?:and |so |but )?what(?:'s|\s+is|\s+are|\s+was|\s+were)\b.*\b(?:called|named)\W*$|"
+    r"\bwhat(?:'s|\s+is|\s+are|\s+were|\s+was) the names? (?:of|for)\b"
+)
+# The words that only ask for a name ("what are the rockets called?"): the question's frame.
+_NAMING_FRAME = re.compile(r"\s+(?:called|named)(?=\W*$)|\bthe names? (?:of|for)\s+", re.I)
+
+
+def without_naming_frame(question: str) -> str:
+    """The question without the words that ask for a name: "What are Ukraine's long-range
+    rockets called?" asks about the rockets, and a sentence that says "called" of something
+    else ("Hayovyshyn has called any constraint...") does not answer it for that word."""
+    if not _NAME_ASKED.search(" ".join(question.lower().split())):
+        return question
+    return " ".join(_NAMING_FRAME.sub("", question).split())
+
+
 _REASON = re.compile(r"^(?:and |so |but )?why\b|\bhow come\b|\bwhat (?:is|was) the reason\b")
 _DEFINITION = re.compile(
     r"^(?:and |so )?(?:what|who) (?:is|are|was|were) (?:a |an |the )?[\w' -]+\??$|"
@@ -229,6 +249,7 @@ def answer_kind(question: str) -> Wants:
         (_DATE, Wants.DATE),
         (_PERSON, Wants.PERSON),
         (_PLACE, Wants.PLACE),
+        (_NAME_ASKED, Wants.NAME),
     )
     for pattern, kind in checks:
         if pattern.search(asked):
@@ -561,6 +582,7 @@ _WH_WORD = {
     Wants.DATE: re.compile(_UNSAID + r"\bwhen\b", re.I),
     Wants.PERSON: re.compile(_UNSAID + r"\bwho(?:m|se)?\b", re.I),
     Wants.PLACE: re.compile(_UNSAID + r"\bwhere\b", re.I),
+    Wants.NAME: re.compile(_UNSAID + r"\b(?:which|what)\b", re.I),
 }
 _FOLLOW_UP_START = re.compile(
     r"^(?:and|but|also|so|then|plus|or)\b|^(?:what|how) about\b|^(?:why|how|when|where|who)"

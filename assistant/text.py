@@ -380,6 +380,17 @@ def terms(text: str) -> list[str]:
     return list(_stemmer().stemWords(kept)) if kept else []
 
 
+_HYPHENATED = re.compile(r"(?<![\w-])([^\W\d_]+(?:-[^\W\d_]+)+)(?![\w-])")
+
+
+def closed_compounds(text: str) -> list[str]:
+    """The stemmed closed forms of a text's hyphenated words: "home-grown" is also
+    "homegrown", "non-nuclear" "nonnuclear", as a reader may write them."""
+    return [
+        stem(match.group(1).replace("-", "")) for match in _HYPHENATED.finditer(normalise(text))
+    ]
+
+
 def stem(word: str) -> str:
     return str(_stemmer().stemWord(normalise(word)))
 

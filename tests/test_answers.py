@@ -379,3 +379,13 @@ def test_what_a_passage_says_in_other_words_counts_towards_answering(
     answer = assistant.ask("If Kyiv's soldiers pull back, what happens to that land?")
     assert not answer.refused, answer.text
     assert "buffer zone" in answer.citations[0].quote, [c.quote for c in answer.citations]
+
+
+def test_a_question_asking_what_things_are_called_gets_their_names(assistant: Assistant) -> None:
+    """ "homegrown" is the articles' "home-grown", and "called" only asks for a name: it
+    matched "Hayovyshyn has called any constraint...", which was quoted instead (before
+    that, the question was declined)."""
+    answer = assistant.ask("what are kyiv's homegrown weapons called?")
+    assert not answer.refused, answer.text
+    assert "Flamingo" in answer.text, answer.text
+    assert not any("has called" in c.quote for c in answer.citations), answer.text

@@ -15,8 +15,10 @@ from assistant.questions import (
     parse_question,
     says_something,
     subject_verb,
+    without_naming_frame,
     without_stated_figure,
 )
+from assistant.text import closed_compounds
 
 
 @pytest.mark.parametrize(
@@ -116,6 +118,12 @@ def test_names_that_belong_to_the_question_stay() -> None:
         ("Can the club keep more than half a million fans?", Wants.NUMBER),
         ("Is the levy over 5%?", Wants.NUMBER),
         ("Is there more than one way in?", Wants.YES_NO),  # "one" alone is no figure
+        ("Which company runs the ferry?", Wants.NAME),
+        ("what organisation holds the deposits", Wants.NAME),
+        ("What are the new trams called?", Wants.NAME),
+        ("What's the name of the bridge?", Wants.NAME),
+        ("What weapons would the army keep?", Wants.ANYTHING),  # things, not a name
+        ("Who called the vote?", Wants.PERSON),
     ],
 )
 def test_the_kind_of_answer_wanted(question: str, kind: Wants) -> None:
@@ -283,3 +291,25 @@ def test_a_question_about_what_someone_said(question: str, asks: bool) -> None:
 )
 def test_a_sentence_that_reports_speech(sentence: str, speaks: bool) -> None:
     assert says_something(sentence) is speaks
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("What are the new trams called?", "What are the new trams?"),
+        ("What's the name of the bridge?", "What's the bridge?"),
+        ("Who called the vote?", "Who called the vote?"),  # asks who, not for a name
+        ("What is the depot called by locals?", "What is the depot called by locals?"),
+    ],
+)
+def test_the_words_that_ask_for_a_name_are_not_the_topic(question: str, topic: str) -> None:
+    assert without_naming_frame(question) == topic
+
+
+def test_hyphenated_words_are_also_read_closed() -> None:
+    assert closed_compounds("home\u2011grown systems, a non-nuclear state, well-known") == [
+        "homegrown",
+        "nonnuclear",
+        "wellknown",
+    ]
+    assert closed_compounds("a 28-point plan, built in 2014-15") == []
