@@ -63,6 +63,12 @@ _TOKEN = re.compile(
 )
 
 
+# The particles of phrasal verbs ("pull back", "hand over"): a reader inflects the verb and
+# puts its object between ("pulled the troops back", "give any land back").
+PARTICLES = frozenset("back out up down off over away aside".split())
+PHRASAL_REACH = 3  # words that may stand between a phrasal verb and its particle
+
+
 def _phrase_pattern(phrase: str, *, exact_case: bool) -> re.Pattern[str]:
     words = [re.escape(w) for w in re.split(r"[\s-]+", phrase.strip()) if w]
     body = r"[\s-]+".join(words)
@@ -107,6 +113,7 @@ class Lexicon:
         self.synonyms: dict[str, set[str]] = {}
         self.groups: dict[str, list[str]] = {}
         self.synonym_phrases: list[tuple[re.Pattern[str], str]] = []
+        self.phrasal: dict[str, list[tuple[str, str]]] = {}  # particle: (verb stem, group)
         for number, group in enumerate(synonyms["groups"]):
             self._add_group(f"~{number}", group)
         self.negators = [
@@ -151,6 +158,9 @@ class Lexicon:
         for member in group:
             if re.search(r"[\s-]", member):
                 self.synonym_phrases.append((_phrase_pattern(member, exact_case=False), label))
+            parts = normalise(str(member)).split()
+            if len(parts) == 2 and parts[1] in PARTICLES:
+                self.phrasal.setdefault(parts[1], []).append((stem_word(parts[0]), label))
             self.synonyms.setdefault(stem_word(normalise(member)), set()).add(label)
 
     def tokens(self, text: str) -> list[Token]:
@@ -172,12 +182,34 @@ class Lexicon:
             for match in pattern.finditer(flat):
                 if not any(taken[match.start() : match.end()]):
                     phrase_groups.setdefault((match.start(), match.end()), set()).add(label)
-        for match in _TOKEN.finditer(flat):
-            if any(taken[match.start() : match.end()]):
-                continue
+        words = [m for m in _TOKEN.finditer(flat) if not any(taken[m.start() : m.end()])]
+        self._phrasal_verbs(words, phrase_groups)
+        for match in words:
             found.append(self._word(match, phrase_groups))
         found.sort(key=lambda t: t.start)
         return found
+
+    def _phrasal_verbs(
+        self, words: list[re.Match[str]], phrase_groups: dict[tuple[int, int], set[str]]
+    ) -> None:
+        """Phrasal verbs of the synonym groups in any form and split by their object
+        ("pulled back", "give any land back"): the verb and its particle stand for the
+        group; the words between keep their own meanings."""
+        for i, particle in enumerate(words):
+            verbs = self.phrasal.get(particle.group(0))
+            if not verbs:
+                continue
+            for verb in reversed(words[max(0, i - 1 - PHRASAL_REACH) : i]):
+                if verb.group(0) in ",;:.!?()":
+                    break  # not across a clause
+                root = stem_word(verb.group(0))
+                labels = {label for stem_, label in verbs if stem_ == root}
+                if labels:
+                    phrase_groups.setdefault((verb.start(), verb.end()), set()).update(labels)
+                    phrase_groups.setdefault((particle.start(), particle.end()), set()).update(
+                        labels
+                    )
+                    break
 
     def _word(self, match: re.Match[str], phrase_groups: dict[tuple[int, int], set[str]]) -> Token:
         raw = match.group(0)

@@ -37,3 +37,46 @@ def test_a_question_about_a_place_as_such_gets_a_plain_decline(assistant, questi
     """Not passages that merely say "capital": the articles never speak of the place."""
     answer = assistant.ask(question)
     assert answer.refused and not answer.related, [c.quote for c in answer.related]
+
+
+def _groups_of(text: str, word: str) -> set[str]:
+    lexicon = default_lexicon()
+    token = next(t for t in lexicon.tokens(text) if t.raw == word)
+    return {c for c in token.concepts if c.startswith("~")}
+
+
+@pytest.mark.parametrize(
+    ("text", "verb", "particle"),
+    [
+        ("the soldiers pulled back", "pulled", "back"),
+        ("pulling the troops back", "pulling", "back"),
+        ("would they give any land back", "give", "back"),
+        ("she handed the keys over", "handed", "over"),
+    ],
+)
+def test_a_phrasal_verb_is_read_inflected_and_split_by_its_object(
+    text: str, verb: str, particle: str
+) -> None:
+    """The synonym table's "pull back", "give back", "hand over" in the forms readers use."""
+    shared = _groups_of(text, verb) & _groups_of(text, particle)
+    assert shared, (text, _groups_of(text, verb), _groups_of(text, particle))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "they gave, and the money came back",  # "gave" is not "give back" across a clause
+        "they pulled the very long and heavy rope back",  # too far apart
+    ],
+)
+def test_a_phrasal_verb_is_not_read_across_a_clause_or_far_apart(text: str) -> None:
+    verb = next(w for w in ("gave", "pulled") if w in text.split())
+    assert not _groups_of(text, verb) & _groups_of(text, "back")
+
+
+def test_a_phrasal_verb_said_in_other_words_finds_the_answer(assistant) -> None:  # type: ignore[no-untyped-def]
+    """ "give some territory back" is the article's "relinquishing areas" (give back:
+    relinquish): the answer was a sentence about Russia being "brought back" from isolation."""
+    answer = assistant.ask("Would Russia have to give some territory back?")
+    assert not answer.refused, answer.text
+    assert "relinquish" in answer.citations[0].quote, [c.quote for c in answer.citations]

@@ -124,9 +124,9 @@ def test_a_phrase_in_the_question_finds_the_word_that_means_it() -> None:
     weights = {"council": 1.0, "set": 1.0, "fund": 1.0, "fort": 1.0}
     answerer = _answerer()
     sentences = _sentences([passage])
-    covered, said = answerer._coverage(question, weights, sentences)(sentences[0])
-    assert covered == {"council", "fund", "fort"}
-    assert said >= 3.0 + THESAURUS_SYNONYM_CREDIT - 1e-9, said
+    coverage = answerer._coverage(question, weights, sentences)(sentences[0])
+    assert coverage.covered == {"council", "fund", "fort"}
+    assert coverage.said >= 3.0 + THESAURUS_SYNONYM_CREDIT - 1e-9, coverage.said
 
 
 def test_a_who_question_is_answered_only_by_a_sentence_that_says_its_verb() -> None:
