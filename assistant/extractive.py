@@ -224,12 +224,21 @@ class ExtractiveAnswerer:
         chosen = self._choose(scored, self._asked_names(question), wants)
         return _with_antecedents(chosen, scored, self._min_support)
 
+    def _is_background(self, entity: str) -> bool:
+        """Whether at least half the passages name the entity by one of its names."""
+        return any(
+            all(self._known(t) and self._idf(t) < BACKGROUND_IDF for t in terms(alias))
+            for alias in default_lexicon().aliases.get(entity, ())
+            if terms(alias)
+        )
+
     def _asked_names(self, question: str) -> list[AskedName]:
         """The names a question asks about that the articles know, as terms, each with the
         entity it stands for ("Moscow" for Russia, "Washington" for the United States), which
         a passage may name instead. Not when the question speaks of a city ("the population
         of Kyiv" asks about the city, not the government), nor for a demonym ("American
-        companies" are not any mention of the United States)."""
+        companies" are not any mention of the United States); a demonym of the corpus's
+        background ("Ukrainians" where most passages name Ukraine) is background itself."""
         lexicon = default_lexicon()
         as_city = bool(set(words(question)) & lexicon.city_words)
         asked = []
@@ -238,7 +247,10 @@ class ExtractiveAnswerer:
                 continue
             groups = {t.entity for t in lexicon.tokens(name) if t.entity is not None}
             entity = None
-            if len(groups) == 1 and not as_city and not lexicon.is_demonym(name):
+            if len(groups) == 1 and lexicon.is_demonym(name):
+                if self._is_background(next(iter(groups))):
+                    continue  # "Ukrainians" in articles about Ukraine: the background too
+            elif len(groups) == 1 and not as_city:
                 entity = f"@{groups.pop()}"
             asked += [
                 AskedName(t, entity)

@@ -389,3 +389,12 @@ def test_a_question_asking_what_things_are_called_gets_their_names(assistant: As
     assert not answer.refused, answer.text
     assert "Flamingo" in answer.text, answer.text
     assert not any("has called" in c.quote for c in answer.citations), answer.text
+
+
+def test_the_people_of_the_background_country_need_not_be_named(assistant: Assistant) -> None:
+    """Most passages name Ukraine, so "Ukraine" is background that no passage has to
+    repeat; "Ukrainians" stands for the same country, and a passage about the elections
+    that never says "Ukrainians" answers (it was ruled out, and the question declined)."""
+    answer = assistant.ask("what is stopping ukrainians from having a vote?")
+    assert not answer.refused, answer.text
+    assert "martial law" in answer.text, answer.text
