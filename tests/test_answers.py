@@ -398,3 +398,11 @@ def test_the_people_of_the_background_country_need_not_be_named(assistant: Assis
     answer = assistant.ask("what is stopping ukrainians from having a vote?")
     assert not answer.refused, answer.text
     assert "martial law" in answer.text, answer.text
+
+
+def test_an_everyday_idiom_for_accepting_finds_the_articles_words(assistant: Assistant) -> None:
+    """ "say yes to" is "accept", "sign up" (synonyms.yaml): the answer was a sentence about
+    Euroclear that shares only "plan" with the question."""
+    answer = assistant.ask("Did Kyiv say yes to the plan?")
+    assert not answer.refused, answer.text
+    assert "sign up" in answer.citations[0].quote, [c.quote for c in answer.citations]
