@@ -25,6 +25,8 @@ from assistant.questions import (
     Wants,
     answer_kind,
     asks_what_was_said,
+    counted_noun,
+    counts,
     measure_asked,
     offers_answer,
     says_something,
@@ -364,6 +366,7 @@ class ExtractiveAnswerer:
         typed = wants in (Wants.NUMBER, Wants.DATE, Wants.PERSON, Wants.PLACE, Wants.NAME)
         does = self._says_verb(question, sentences) if wants is Wants.PERSON else None
         speech = asks_what_was_said(question)
+        counting = _counting(question, sentences) if wants is Wants.NUMBER else None
 
         def fits(sentence: Sentence, around: frozenset[str]) -> float | None:
             """None rules the sentence out; otherwise a factor for its score."""
@@ -377,6 +380,8 @@ class ExtractiveAnswerer:
                 return 1.0
             if does is not None and not does(sentence):
                 return None  # "Who would patrol the zone?": a sentence that never says so
+            if counting and (sentence.passage.id, sentence.start) not in counting:
+                return None  # "How many points...?": "28 key points", not "pointed out"
             return TYPE_BONUS if offers_answer(sentence.text, question, wants, measure) else None
 
         return fits
@@ -490,6 +495,31 @@ class ExtractiveAnswerer:
                 chosen.append(candidate)
                 covered |= candidate.covered
         return chosen
+
+
+def _counting(question: str, sentences: list[Sentence]) -> set[tuple[str, int]]:
+    """For "how many <things>...?": the sentences that count those things, by that word or
+    a synonym ("600,000 personnel" for soldiers). Where some do, only they answer: a
+    sentence with some other number beside the word's stem ("Several commentators have
+    pointed out...") does not."""
+    noun = counted_noun(question)
+    if noun is None:
+        return set()
+    forms = {noun, _singular(noun)}
+    forms |= {m for m in default_lexicon().members(stem(noun)) if m}
+    return {
+        (sentence.passage.id, sentence.start)
+        for sentence in sentences
+        if counts(normalise(sentence.text), sorted(forms))
+    }
+
+
+def _singular(noun: str) -> str:
+    if noun.endswith("ies"):
+        return noun[:-3] + "y"
+    if noun.endswith(("ches", "shes", "sses", "xes")):
+        return noun[:-2]
+    return noun[:-1] if noun.endswith("s") else noun
 
 
 def _synonym_matcher(question: str, weights: dict[str, float]) -> Callable[[str, Sentence], float]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -505,6 +506,40 @@ def measure_asked(question: str) -> Measure:
         if pattern.search(asked):
             return measure
     return Measure.COUNT
+
+
+def counted_noun(question: str) -> str | None:
+    """The thing a "how many" question counts ("How many points are in the plan?":
+    "points"; "how many Ukrainian soldiers could stay?": "soldiers")."""
+    asked = " ".join(question.lower().split())
+    found = re.search(
+        r"\bhow many\s+((?:[a-z'-]+\s+){0,2}?[a-z'-]+)(?=\s+(?:are|is|was|were|do|does|did|"
+        r"would|could|will|can|should|might|may|must|has|have|had|in|on|of|for|from|under|at|"
+        r"to|there|it|they|we|you|he|she)\b|\W*$)",
+        asked,
+    )
+    if found is None:
+        return None
+    said = found.group(1).split()
+    # The counted noun is plural: "people live" holds the noun "people", "key points" the
+    # noun "points" after its modifier.
+    plural = [w for w in said if w in _PLURALS or (w.endswith("s") and not w.endswith("ss"))]
+    noun = plural[0] if plural else said[-1]
+    return None if noun in STOPWORDS or noun in _FUNCTION_WORDS else noun
+
+
+_PLURALS = frozenset("people personnel staff children men women police cattle".split())
+
+
+def counts(sentence: str, nouns: Sequence[str]) -> bool:
+    """Whether a sentence gives a count of one of the nouns: a number just before it, at
+    most two words between ("28 key points", "600,000 personnel", "four new stops")."""
+    if not nouns:
+        return False
+    forms = "|".join(sorted({re.escape(n) for n in nouns}, key=len, reverse=True))
+    return bool(
+        re.search(rf"(?:{_COUNT})(?:[\s-]+[\w'-]+){{0,2}}?[\s-]+(?:{forms})\b", sentence, re.I)
+    )
 
 
 def offers_answer(sentence: str, question: str, wants: Wants, measure: Measure) -> bool:

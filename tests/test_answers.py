@@ -406,3 +406,15 @@ def test_an_everyday_idiom_for_accepting_finds_the_articles_words(assistant: Ass
     answer = assistant.ask("Did Kyiv say yes to the plan?")
     assert not answer.refused, answer.text
     assert "sign up" in answer.citations[0].quote, [c.quote for c in answer.citations]
+
+
+def test_a_how_many_question_is_answered_by_a_count_of_what_it_asks_about(
+    assistant: Assistant,
+) -> None:
+    """ "How many points...?" was answered with "Several commentators have pointed out...":
+    a number word beside the stem of "points". Where sentences count the asked thing, only
+    they answer."""
+    answer = assistant.ask("How many points are in the plan?")
+    assert not answer.refused, answer.text
+    assert "28 points" in answer.text or "28 key points" in answer.text, answer.text
+    assert "pointed out" not in answer.text, answer.text

@@ -9,6 +9,8 @@ from assistant.questions import (
     answer_kind,
     asks_what_was_said,
     clean_question,
+    counted_noun,
+    counts,
     is_injection,
     leans_on_history,
     offers_answer,
@@ -313,3 +315,33 @@ def test_hyphenated_words_are_also_read_closed() -> None:
         "wellknown",
     ]
     assert closed_compounds("a 28-point plan, built in 2014-15") == []
+
+
+@pytest.mark.parametrize(
+    ("question", "noun"),
+    [
+        ("How many points are in the plan?", "points"),
+        ("how many Ukrainian soldiers could stay", "soldiers"),
+        ("How many people live in the old town?", "people"),
+        ("how many new stops?", "stops"),
+        ("How many of the points are acceptable?", "points"),
+        ("How much money is held there?", None),
+    ],
+)
+def test_the_thing_a_how_many_question_counts(question: str, noun: str | None) -> None:
+    assert counted_noun(question) == noun
+
+
+@pytest.mark.parametrize(
+    ("sentence", "counted"),
+    [
+        ("There are 28 key points in the draft.", True),
+        ("Four new stops are planned.", True),
+        ("Several commentators have pointed out a flaw.", False),
+        ("The points were agreed in 2024 by 12 members.", False),
+    ],
+)
+def test_a_sentence_counts_a_thing_when_a_number_stands_before_it(
+    sentence: str, counted: bool
+) -> None:
+    assert counts(sentence, ["points", "point", "stops"]) is counted
