@@ -29,9 +29,11 @@ from assistant.questions import (
     counts,
     measure_asked,
     offers_answer,
+    reports_speech,
     says_something,
     subject_verb,
     without_naming_frame,
+    without_reaction_frame,
     without_stated_figure,
 )
 from assistant.text import STOPWORDS, closed_compounds, normalise, proper_names, stem, terms, words
@@ -271,7 +273,7 @@ class ExtractiveAnswerer:
         sentences = _sentences(passages)
         if not sentences:
             return []
-        weights = self._weights(without_naming_frame(without_stated_figure(question)))
+        weights = self._weights(_topic_of(question))
         context_weights = {t: w for t, w in self._weights(context).items() if t not in weights}
         total = sum(weights.values()) or 1.0
         context_total = sum(context_weights.values()) or 1.0
@@ -377,7 +379,9 @@ class ExtractiveAnswerer:
             if speech and not says_something(sentence.text):
                 return None  # "What has Euroclear said?": "€200bn sits at Euroclear"
             if not typed:
-                return 1.0
+                # A verb of speech reports a statement more surely than quotation marks,
+                # which also quote the draft's own words ("a 'robust' military response").
+                return TYPE_BONUS if speech and reports_speech(sentence.text) else 1.0
             if does is not None and not does(sentence):
                 return None  # "Who would patrol the zone?": a sentence that never says so
             if counting and (sentence.passage.id, sentence.start) not in counting:
@@ -495,6 +499,12 @@ class ExtractiveAnswerer:
                 chosen.append(candidate)
                 covered |= candidate.covered
         return chosen
+
+
+def _topic_of(question: str) -> str:
+    """The question without the words that only say what kind of answer it wants: a stated
+    figure ("more than half a million"), "called", "react"."""
+    return without_reaction_frame(without_naming_frame(without_stated_figure(question)))
 
 
 def _counting(question: str, sentences: list[Sentence]) -> set[tuple[str, int]]:

@@ -470,13 +470,41 @@ def subject_verb(question: str) -> str | None:
 def asks_what_was_said(question: str) -> bool:
     """Whether a question asks what someone said ("What has Euroclear said about the plan?",
     "What did Rubio call it?"): its answer reports speech."""
-    found = _WHAT_SAID.search(" ".join(question.lower().split()))
+    asked = " ".join(question.lower().split())
+    found = _WHAT_SAID.search(asked) or _REACTION.search(asked)
     if found is None:
         return False
     # Not when the plan, the articles or "it" speak: they state things without verbs of
     # speech ("What does the draft say about Nato?": "the draft would lock Ukraine out").
-    speaker = set(found.group("speaker").split()) - _FUNCTION_WORDS
+    speaker = set((found.group("speaker") or found.group("owner") or "").split()) - _FUNCTION_WORDS
     return bool(speaker - _DOCUMENT_WORDS)
+
+
+def without_reaction_frame(question: str) -> str:
+    """The question without the word that asks for a reaction ("How did Russia react to the
+    plan?" asks what Russia said of the plan): the answer must report speech, and need not
+    say "react" or "response"."""
+    found = _REACTION.search(" ".join(question.lower().split()))
+    if found is None:
+        return question
+    return " ".join(_REACTION_WORD.sub("", question, count=1).split())
+
+
+_REACTION_WORD = re.compile(
+    r"\b(?:react|reacted|reacting|respond|responded|responding|reply|replied|replying|"
+    r"reaction|response|reply|verdict)\b",
+    re.I,
+)
+# "How did Russia react?", "What was Kyiv's response?": what they said of it.
+_REACTION = re.compile(
+    r"^(?:(?:and|so|but)\s+)?(?:"
+    r"how\s+(?:has|have|had|did|does|do|will|would|is|are|was|were)\s+(?P<speaker>.+?)\s+"
+    r"(?:react|reacted|reacting|respond|responded|responding|reply|replied|replying|"
+    r"take|taken|taking|took|view|viewed|receive|received|greet|greeted)\b"
+    r"|what\s+(?:is|was|were|are|has been|have been)\s+(?:the\s+)?(?P<owner>.+?)(?:'s|s')\s+"
+    r"(?:reaction|response|reply|verdict|view|stance|position|take)\b"
+    r")"
+)
 
 
 _WHAT_SAID = re.compile(
@@ -488,7 +516,12 @@ _WHAT_SAID = re.compile(
 
 def says_something(sentence: str) -> bool:
     """Whether a sentence reports speech: a verb of speech (verbs.yaml) or a quotation."""
-    return bool(_SPEECH.search(sentence)) or any(mark in sentence for mark in _QUOTES)
+    return reports_speech(sentence) or any(mark in sentence for mark in _QUOTES)
+
+
+def reports_speech(sentence: str) -> bool:
+    """Whether a sentence has a verb of speech (verbs.yaml): "Putin has said...")."""
+    return bool(_SPEECH.search(sentence))
 
 
 SPEECH_VERBS = frozenset(str(w) for w in load_table("verbs")["speech"])

@@ -418,3 +418,22 @@ def test_a_how_many_question_is_answered_by_a_count_of_what_it_asks_about(
     assert not answer.refused, answer.text
     assert "28 points" in answer.text or "28 key points" in answer.text, answer.text
     assert "pointed out" not in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("How did Russia react to the plan?", ("Putin has said", "Russian foreign ministry said")),
+        ("What was Kyiv's reaction?", ("Hayovyshyn",)),
+    ],
+)
+def test_a_question_about_a_reaction_is_answered_by_what_was_said(
+    assistant: Assistant, question: str, said: tuple[str, ...]
+) -> None:
+    """ "react" and "reaction" only ask what someone said: the answer reports speech, with
+    a verb of speech before quotation marks (the draft's "robust ... military response"
+    is a quotation, not a reaction); "reaction" itself need not be said (declined)."""
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.text
+    assert any(s in answer.text for s in said), answer.text
+    assert "military response" not in answer.text, answer.text

@@ -345,3 +345,17 @@ def test_a_sentence_counts_a_thing_when_a_number_stands_before_it(
     sentence: str, counted: bool
 ) -> None:
     assert counts(sentence, ["points", "point", "stops"]) is counted
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("How did the council react to the vote?", True),
+        ("What was the mayor's response?", True),
+        ("How has the union responded?", True),
+        ("How did the plan respond to the critics?", False),  # the document, not a speaker
+        ("What was the response time of the ambulances?", False),
+    ],
+)
+def test_a_question_about_a_reaction_asks_what_was_said(question: str, said: bool) -> None:
+    assert asks_what_was_said(question) is said
