@@ -52,6 +52,9 @@ DENSE_FLOOR = 0.3
 SYNONYM_CREDIT = 0.9
 THESAURUS_SYNONYM_CREDIT = 0.7  # a WordNet synonym: the same sense, less sure than our tables
 THESAURUS_RELATED_CREDIT = 0.5  # a derived form, a broader or narrower word
+# A word with more WordNet synonyms than this has so many senses ("run", "hold", "get",
+# "make", "take": 59-77; "lead" 37, "manage" 24) that its related words say nothing.
+POLYSEMOUS = 40
 RELATED_SHARE = 0.5  # of the decline threshold: how near a sentence must come to be offered
 TOPIC_SHARE = 0.25  # of the question's topic weight that an offered passage must share
 WORD_VECTORS_KEPT = 20_000  # single-word embeddings kept between questions (~20 MB)
@@ -591,6 +594,8 @@ def _thesaurus_matcher(
         if relations is None:
             return 0.0
         if related:
+            if len(relations.synonyms) > POLYSEMOUS:
+                return 0.0  # "run" relates to "led", "go" and "leave" by some of its senses
             return THESAURUS_RELATED_CREDIT if _says_any(relations.related, sentence.terms) else 0.0
         return THESAURUS_SYNONYM_CREDIT if _says_any(relations.synonyms, sentence.terms) else 0.0
 

@@ -203,3 +203,15 @@ def test_looked_up_by_binary_search_or_read_whole_the_thesaurus_says_the_same() 
         assert searched.knows(word) == read.knows(word), word
     assert searched._row("a") is not None and searched._row("zyrian") is not None
     assert searched._row("#") is None and searched._row("zzyzxqv") is None
+
+
+def test_a_word_of_many_senses_is_not_said_by_its_related_words() -> None:
+    """ "run" has dozens of senses, and WordNet relates it to "led" and "go": "Who would run
+    the fund?" is not answered by "US-led efforts" (it was, as a near miss that the articles
+    do not answer). "administer" has few, and "manage" still says it."""
+    from assistant.answer import Passage
+
+    text = "The fund would go to US-led efforts to rebuild the harbour."
+    passage = Passage("p1", "fund.md", "Fund", "", text, 0, len(text), 1.0, ((0, len(text)),))
+    answerer = _answerer()
+    assert answerer.select("Who would run the harbour fund?", "", [passage]) == []
