@@ -437,3 +437,13 @@ def test_a_question_about_a_reaction_is_answered_by_what_was_said(
     assert not answer.refused, answer.text
     assert any(s in answer.text for s in said), answer.text
     assert "military response" not in answer.text, answer.text
+
+
+def test_struggling_with_something_is_finding_it_difficult(assistant: Assistant) -> None:
+    """ "struggle" is the articles' "difficult" (synonyms.yaml), and "might" says how sure,
+    not what: the answer was a sentence that is hard for Ukraine, not the Kremlin."""
+    answer = assistant.ask("Why might the Kremlin struggle with the front-line freeze?")
+    assert not answer.refused, answer.text
+    assert "difficult for the Kremlin" in answer.citations[0].quote, [
+        c.quote for c in answer.citations
+    ]
