@@ -250,7 +250,7 @@ class ExtractiveAnswerer:
         as_city = bool(set(words(question)) & lexicon.city_words)
         asked = []
         for name in proper_names(question):
-            if name.lower() in STOPWORDS:
+            if name.lower() in STOPWORDS or name.lower() in lexicon.compass:
                 continue
             groups = {t.entity for t in lexicon.tokens(name) if t.entity is not None}
             entity = None

@@ -447,3 +447,12 @@ def test_struggling_with_something_is_finding_it_difficult(assistant: Assistant)
     assert "difficult for the Kremlin" in answer.citations[0].quote, [
         c.quote for c in answer.citations
     ]
+
+
+def test_a_compass_word_is_not_a_name_that_passages_must_repeat(assistant: Assistant) -> None:
+    """ "western" and "eastward" are capitalised in the articles ("Eastern Europe", "the
+    West"), so the question's lower-case words were read as names that an answering passage
+    must say; the passage on halting Nato expansion in Eastern Europe never says "Western"."""
+    answer = assistant.ask("Would the plan halt the western alliance's eastward expansion?")
+    assert not answer.refused, answer.text
+    assert "expansion" in answer.text, answer.text
