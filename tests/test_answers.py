@@ -456,3 +456,10 @@ def test_a_compass_word_is_not_a_name_that_passages_must_repeat(assistant: Assis
     answer = assistant.ask("Would the plan halt the western alliance's eastward expansion?")
     assert not answer.refused, answer.text
     assert "expansion" in answer.text, answer.text
+
+
+def test_being_treated_unfairly_is_discrimination(assistant: Assistant) -> None:
+    """synonyms.yaml: "treated unfairly" is "discrimination" (declined before)."""
+    answer = assistant.ask("Does the plan mention Russian speakers being treated unfairly?")
+    assert not answer.refused, answer.text
+    assert "discrimination" in answer.citations[0].quote, [c.quote for c in answer.citations]
