@@ -463,3 +463,10 @@ def test_being_treated_unfairly_is_discrimination(assistant: Assistant) -> None:
     answer = assistant.ask("Does the plan mention Russian speakers being treated unfairly?")
     assert not answer.refused, answer.text
     assert "discrimination" in answer.citations[0].quote, [c.quote for c in answer.citations]
+
+
+def test_relying_on_reporting_is_drawing_on_it(assistant: Assistant) -> None:
+    """synonyms.yaml: "relying on", "based on" are the explainer's "drawing on" (declined)."""
+    answer = assistant.ask("Whose reporting is the explainer relying on?")
+    assert not answer.refused, answer.text
+    assert "BBC" in answer.text, answer.text
