@@ -79,3 +79,13 @@ def test_a_phrasal_verb_said_in_other_words_finds_the_answer(assistant) -> None:
     answer = assistant.ask("Would Russia have to give some territory back?")
     assert not answer.refused, answer.text
     assert "relinquish" in answer.citations[0].quote, [c.quote for c in answer.citations]
+
+
+@pytest.mark.parametrize(
+    ("reader", "article"),
+    [("it looks like the minerals deal", "reminiscent"), ("an arrangement", "agreement")],
+)
+def test_a_readers_word_shares_a_meaning_with_the_articles(reader: str, article: str) -> None:
+    lexicon = default_lexicon()
+    said = {c for t in lexicon.tokens(reader) for c in t.concepts if c.startswith("~")}
+    assert said & _groups_of(article, article)
