@@ -257,6 +257,8 @@ class ExtractiveAnswerer:
             if len(groups) == 1 and lexicon.is_demonym(name):
                 if self._is_background(next(iter(groups))):
                     continue  # "Ukrainians" in articles about Ukraine: the background too
+                if _stands_for_the_state(name, question):
+                    entity = f"@{groups.pop()}"  # "the American side": the United States
             elif len(groups) == 1 and not as_city:
                 entity = f"@{groups.pop()}"
             asked += [
@@ -508,6 +510,14 @@ def _topic_of(question: str) -> str:
     """The question without the words that only say what kind of answer it wants: a stated
     figure ("more than half a million"), "called", "react"."""
     return without_reaction_frame(without_naming_frame(without_stated_figure(question)))
+
+
+def _stands_for_the_state(demonym: str, question: str) -> bool:
+    """Whether a demonym names its country's state by the noun after it ("the American side",
+    "Russian officials": aliases.yaml state_nouns), not its people or firms ("American
+    companies" are not the United States)."""
+    found = re.search(rf"\b{re.escape(demonym)}\s+([a-z]+)", question, re.I)
+    return found is not None and found.group(1).lower() in default_lexicon().state_nouns
 
 
 def _counting(question: str, sentences: list[Sentence]) -> set[tuple[str, int]]:

@@ -105,6 +105,7 @@ class Lexicon:
         self.titles = frozenset(t.lower() for t in aliases.get("titles", []))
         self.city_words = frozenset(w.lower() for w in aliases.get("city_words", []))
         self.compass = frozenset(str(w).lower() for w in aliases.get("compass", []))
+        self.state_nouns = frozenset(str(w).lower() for w in aliases.get("state_nouns", []))
         self.places = frozenset(p.lower() for p in aliases.get("places", []))
         self.entity_words = frozenset(
             w.lower() for members in aliases["groups"].values() for m in members for w in m.split()

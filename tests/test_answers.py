@@ -470,3 +470,20 @@ def test_relying_on_reporting_is_drawing_on_it(assistant: Assistant) -> None:
     answer = assistant.ask("Whose reporting is the explainer relying on?")
     assert not answer.refused, answer.text
     assert "BBC" in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "refused", "said"),
+    [
+        ("Which American officials worked on the draft?", False, "Rubio"),
+        ("Which American companies would get the reconstruction contracts?", True, ""),
+    ],
+)
+def test_a_demonym_stands_for_its_state_only_before_a_noun_for_the_state(
+    assistant: Assistant, question: str, refused: bool, said: str
+) -> None:
+    """ "American officials" are the United States, which the articles call "US"; "American
+    companies" are not, and no passage about the US answers for them."""
+    answer = assistant.ask(question)
+    assert answer.refused is refused, answer.text
+    assert said in answer.text, answer.text
