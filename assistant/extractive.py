@@ -96,6 +96,7 @@ class Scored:
     score: float
     covered: frozenset[str]
     strength: float
+    said: frozenset[str] = frozenset()  # the terms it says, in other words too
 
 
 class ExtractiveAnswerer:
@@ -189,7 +190,7 @@ class ExtractiveAnswerer:
                     continue
                 if not entities <= _concepts(item.sentence.passage.text):
                     continue  # "the capital of canada": not a passage that never names Canada
-                shared = sum(w for t, w in asked.items() if t in item.covered)
+                shared = sum(w for t, w in asked.items() if t in item.said)
                 if shared < TOPIC_SHARE * sum(asked.values()):
                     continue  # it shares names or small words with the question, not its topic
                 held = best.get(item.sentence.passage.id)
@@ -318,7 +319,7 @@ class ExtractiveAnswerer:
                 continue
             score *= fit
             strength *= fit
-            scored.append(Scored(sentence, score, covered, strength))
+            scored.append(Scored(sentence, score, covered, strength, coverage.said_terms))
         scored.sort(key=lambda s: (-s.score, s.sentence.rank, s.sentence.start))
         return scored
 
@@ -349,7 +350,12 @@ class ExtractiveAnswerer:
             for t, credit in strong.items():
                 credits[t] = max(credit, related(t, sentence) if said - {t} else 0.0)
             reworded = {t: synonym(t, sentence) for t in strong}
-            return Coverage(covered, sum(weights[t] * c for t, c in credits.items()), reworded)
+            return Coverage(
+                covered,
+                sum(weights[t] * c for t, c in credits.items()),
+                reworded,
+                frozenset(t for t, c in credits.items() if c),
+            )
 
         return cover
 
@@ -825,6 +831,7 @@ class Coverage:
     covered: frozenset[str]
     said: float
     reworded: dict[str, float]
+    said_terms: frozenset[str] = frozenset()  # those it says at all, in other words too
 
 
 def _said_around(

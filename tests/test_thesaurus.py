@@ -215,3 +215,35 @@ def test_a_word_of_many_senses_is_not_said_by_its_related_words() -> None:
     passage = Passage("p1", "fund.md", "Fund", "", text, 0, len(text), 1.0, ((0, len(text)),))
     answerer = _answerer()
     assert answerer.select("Who would run the harbour fund?", "", [passage]) == []
+
+
+def test_a_passage_said_in_other_words_is_offered_as_the_closest() -> None:
+    """Below the answer threshold, a passage is offered as related when it shares enough of
+    the question's topic, counting what it says in other words ("pull back": "withdraw",
+    "boats": "ferry"), not only the question's own words (none here: it was not offered)."""
+    from assistant.answer import Passage
+    from assistant.embeddings import make_embedder
+    from assistant.extractive import ExtractiveAnswerer
+    from assistant.questions import parse_question
+    from assistant.settings import load_settings
+    from assistant.text import sentence_spans
+
+    strict = ExtractiveAnswerer(
+        idf=lambda term: 2.0,
+        known=lambda term: True,
+        embed=make_embedder(load_settings()).embed,
+        min_support=0.6,  # so that the question is not answered, only helped
+        max_sentences=4,
+        rare_idf=2.0,
+    )
+    text = (
+        "The harbour board will withdraw the ferry subsidy in the spring, the council said.\n\n"
+        "Fares on the island route have doubled since 2020."
+    )
+    passage = Passage(
+        "p1", "ferry.md", "Ferry", "", text, 0, len(text), 1.0, tuple(sentence_spans(text))
+    )
+    parsed = parse_question("Would they pull back the cash for boats?")
+    assert strict.select(parsed.text, "", [passage]) == []
+    closest = strict.closest(parsed.parts, "", [passage])
+    assert [s.text for s in closest] == [text.split("\n\n")[0]]
