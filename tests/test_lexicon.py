@@ -87,6 +87,7 @@ def test_a_phrasal_verb_said_in_other_words_finds_the_answer(assistant) -> None:
         ("it looks like the minerals deal", "reminiscent"),
         ("an arrangement", "agreement"),
         ("they always insisted", "consistently"),
+        ("a vote soon", "snap"),
     ],
 )
 def test_a_readers_word_shares_a_meaning_with_the_articles(reader: str, article: str) -> None:
