@@ -28,6 +28,7 @@ from assistant.questions import (
     counted_noun,
     counts,
     measure_asked,
+    measured_phrase,
     offers_answer,
     reports_speech,
     says_something,
@@ -376,6 +377,8 @@ class ExtractiveAnswerer:
             and (entity := self._entity_known_as_other(name, question)) is not None
         ]
         measure = measure_asked(question)
+        measured_words = set(measured_phrase(question).split()) if wants is Wants.NUMBER else set()
+        measured = [n for n in names if n.term in {t for w in measured_words for t in terms(w)}]
         typed = wants in (Wants.NUMBER, Wants.DATE, Wants.PERSON, Wants.PLACE, Wants.NAME)
         does = self._says_verb(question, sentences) if wants is Wants.PERSON else None
         speech = asks_what_was_said(question)
@@ -385,6 +388,8 @@ class ExtractiveAnswerer:
             """None rules the sentence out; otherwise a factor for its score."""
             if names and not _names_in_passage(names, sentence.passage, around):
                 return None
+            if measured and not _names_all(sentence, measured):
+                return None  # "the population of Pokrovsk": a figure said of that place
             if entities and not set(entities) <= _concepts(sentence.passage.text):
                 return None  # "America" asked, and the passage never names the United States
             if speech and not says_something(sentence.text):

@@ -564,6 +564,24 @@ def counted_noun(question: str) -> str | None:
 _PLURALS = frozenset("people personnel staff children men women police cattle".split())
 
 
+_MEASURED = re.compile(
+    r"\bhow (?:many|much)\s+(?P<counted>(?:[\w'-]+\s+){0,3}?)(?=(?:are|is|was|were|do|does|did|"
+    r"would|could|will|can|has|have|had|live|lives|died|work|works)\b)"
+    r"|\b(?:population|number|size|share|amount|cost|price|value|total) of\s+"
+    r"(?P<of>(?:the\s+)?[\w'-]+(?:\s+[A-Z][\w'-]*)?)",
+    re.I,
+)
+
+
+def measured_phrase(question: str) -> str:
+    """The words of what a number question measures ("How many Russian troops are...":
+    "Russian troops"; "the population of Pokrovsk": "Pokrovsk"): a name among them is
+    what the figure must be said of, in the sentence that gives it."""
+    return " ".join(
+        (m.group("counted") or m.group("of") or "").strip() for m in _MEASURED.finditer(question)
+    )
+
+
 def counts(sentence: str, nouns: Sequence[str]) -> bool:
     """Whether a sentence gives a count of one of the nouns: a number just before it, at
     most two words between ("28 key points", "600,000 personnel", "four new stops")."""

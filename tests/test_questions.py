@@ -13,6 +13,7 @@ from assistant.questions import (
     counts,
     is_injection,
     leans_on_history,
+    measured_phrase,
     offers_answer,
     parse_question,
     says_something,
@@ -359,3 +360,16 @@ def test_a_sentence_counts_a_thing_when_a_number_stands_before_it(
 )
 def test_a_question_about_a_reaction_asks_what_was_said(question: str, said: bool) -> None:
     assert asks_what_was_said(question) is said
+
+
+@pytest.mark.parametrize(
+    ("question", "measured"),
+    [
+        ("How many Russian troops are in the town?", "Russian troops"),
+        ("What is the population of Pokrovsk?", "Pokrovsk"),
+        ("How many soldiers did Ukraine have before Russia invaded?", "soldiers"),
+        ("Who leads the council?", ""),
+    ],
+)
+def test_what_a_number_question_measures(question: str, measured: str) -> None:
+    assert measured_phrase(question) == measured

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from assistant.text import terms
 from assistant.thesaurus import default_thesaurus
 from tests.test_cli import run
@@ -247,3 +249,29 @@ def test_a_passage_said_in_other_words_is_offered_as_the_closest() -> None:
     assert strict.select(parsed.text, "", [passage]) == []
     closest = strict.closest(parsed.parts, "", [passage])
     assert [s.text for s in closest] == [text.split("\n\n")[0]]
+
+
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [
+        ("How many Russian soldiers would the plan allow?", False),
+        ("How many Ukrainian soldiers would the plan allow?", True),
+    ],
+)
+def test_a_figure_asked_of_a_name_is_given_in_a_sentence_that_names_it(
+    question: str, answered: bool
+) -> None:
+    """The name in what a number question measures ("Russian soldiers") must be in the
+    sentence with the figure, not only in its passage: the cap on the Ukrainian army is no
+    count of Russian soldiers (it was the answer)."""
+    from assistant.answer import Passage
+    from assistant.text import sentence_spans
+
+    text = (
+        "Russian officials met in Geneva on Monday.\n\n"
+        "The plan would cap the Ukrainian army at 600,000 soldiers."
+    )
+    passage = Passage(
+        "p1", "army.md", "Army", "", text, 0, len(text), 1.0, tuple(sentence_spans(text))
+    )
+    assert bool(_answerer().select(question, "", [passage])) is answered
