@@ -237,14 +237,15 @@ def test_a_direct_message_is_answered_in_the_dm(workspace: Workspace) -> None:
 def test_a_reply_in_an_answered_thread_is_a_follow_up_using_the_thread(
     workspace: Workspace,
 ) -> None:
-    # Alone, the follow-up means nothing: the assistant declines it.
-    workspace.mention("Who would run it?", channel="C0OTHER")
+    # Alone, the follow-up means nothing: the assistant declines it. (The articles do not
+    # say who would run the plant, only how its power would be shared.)
+    workspace.mention("Who would share it?", channel="C0OTHER")
     alone = workspace.wait_for_post(channel="C0OTHER")
     assert "can't answer" in alone.args["text"]
 
     root = workspace.mention(PLANT)
     workspace.wait_for_post(channel=CHANNEL, thread_ts=root)
-    reply = workspace.say("Who would run it?", thread_ts=root)
+    reply = workspace.say("Who would share it?", thread_ts=root)
     follow_up = workspace.wait_for_post(2, channel=CHANNEL, thread_ts=root)
 
     assert "Zaporizhzhia" in follow_up.args["text"]
@@ -264,11 +265,11 @@ def test_follow_up_history_has_user_and_assistant_turns(
         root = workspace.mention(PLANT)
         first = workspace.wait_for_post(channel=CHANNEL, thread_ts=root)
         fake_openai.reset()
-        workspace.say("Who would run it?", thread_ts=root)
+        workspace.say("Who would share it?", thread_ts=root)
         workspace.wait_for_post(2, channel=CHANNEL, thread_ts=root)
 
     prompts = [m["content"] for body in fake_openai.chat_requests for m in body["messages"]]
-    condense = next(p for p in prompts if "Who would run it?" in p and PLANT in p)
+    condense = next(p for p in prompts if "Who would share it?" in p and PLANT in p)
     assert f"user: {PLANT}" in condense
     assert "assistant: " in condense
     assert first.args["text"] != ""
@@ -476,7 +477,7 @@ def test_the_side_panel_suggests_prompts_shows_status_and_titles_the_thread(
     assert slack.calls_to("assistant.threads.setTitle")[0].args["title"] == PLANT
     assert "Zaporizhzhia" in answer.args["text"]
 
-    workspace.say("Who would run it?", channel=DM, channel_type="im", thread_ts=thread)
+    workspace.say("Who would share it?", channel=DM, channel_type="im", thread_ts=thread)
     follow_up = workspace.wait_for_post(3, channel=DM, thread_ts=thread)
     assert "Zaporizhzhia" in follow_up.args["text"], "the thread is the history"
     assert len(slack.calls_to("assistant.threads.setStatus")) == 2
@@ -545,7 +546,7 @@ def test_a_failing_thread_lookup_posts_a_warning(workspace: Workspace) -> None:
     root = workspace.mention(PLANT)
     workspace.wait_for_post(channel=CHANNEL, thread_ts=root)
     workspace.slack.fail("conversations.replies", "ratelimited", times=5)
-    workspace.say("Who would run it?", thread_ts=root)
+    workspace.say("Who would share it?", thread_ts=root)
     warning = workspace.wait_for_post(2, channel=CHANNEL, thread_ts=root)
     assert warning.args["text"].startswith(":warning: Sorry, I couldn't answer that")
 
