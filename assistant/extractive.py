@@ -24,12 +24,14 @@ from assistant.questions import (
     Part,
     Wants,
     answer_kind,
+    asks_about_now,
     asks_what_was_said,
     counted_noun,
     counts,
     measure_asked,
     measured_phrase,
     offers_answer,
+    proposes,
     reports_speech,
     says_something,
     subject_verb,
@@ -291,6 +293,7 @@ class ExtractiveAnswerer:
         cover_context = self._coverage(context, context_weights, sentences)
         passage_terms = _terms_by_passage(sentences)
         fits = self._answer_type_check(question, wants or answer_kind(question), sentences)
+        now = (wants or answer_kind(question)) is Wants.NUMBER and asks_about_now(question)
         coverages = [cover(sentence) for sentence in sentences]
         said_around = _said_around(sentences, coverages, weights, passage_terms)
         scored = []
@@ -320,6 +323,8 @@ class ExtractiveAnswerer:
                 continue
             score *= fit
             strength *= fit
+            if now and not proposes(sentence.text):
+                score *= TYPE_BONUS  # ranks, never decides: "the army now" is not its cap
             scored.append(Scored(sentence, score, covered, strength, coverage.said_terms))
         scored.sort(key=lambda s: (-s.score, s.sentence.rank, s.sentence.start))
         return scored

@@ -582,6 +582,28 @@ def measured_phrase(question: str) -> str:
     )
 
 
+_NOW = re.compile(
+    r"\b(?:now|currently|at the moment|at present|these days|right now|today|at this point)\b"
+)
+_HYPOTHETICAL = re.compile(r"\b(?:would|could|will|might|may|should|shall|if)\b")
+_PROPOSAL = re.compile(
+    r"\b(?:would|will|could|should|shall|calls? for|propos\w*|plan\w*|draft\w*)\b", re.I
+)
+
+
+def asks_about_now(question: str) -> bool:
+    """Whether a question asks how things stand ("How big is Ukraine's army now?"), not
+    what a proposal would make of them ("How big could it be?")."""
+    asked = " ".join(question.lower().split())
+    return bool(_NOW.search(asked)) and not _HYPOTHETICAL.search(asked)
+
+
+def proposes(sentence: str) -> bool:
+    """Whether a sentence speaks of what would or will be (a proposal, a plan), rather than
+    of how things stand ("was estimated last January at 880,000")."""
+    return bool(_PROPOSAL.search(sentence))
+
+
 def counts(sentence: str, nouns: Sequence[str]) -> bool:
     """Whether a sentence gives a count of one of the nouns: a number just before it, at
     most two words between ("28 key points", "600,000 personnel", "four new stops")."""

@@ -487,3 +487,20 @@ def test_a_demonym_stands_for_its_state_only_before_a_noun_for_the_state(
     answer = assistant.ask(question)
     assert answer.refused is refused, answer.text
     assert said in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        ("How many soldiers does Ukraine have currently?", "880,000"),
+        ("How big could Ukraine's army be?", "600,000"),
+    ],
+)
+def test_a_question_about_now_ranks_how_things_stand_above_the_proposal(
+    assistant: Assistant, question: str, first: str
+) -> None:
+    """ "currently" asks how things stand: the army's estimated size, not the draft's cap
+    (which was quoted first); "could" asks what the draft would allow."""
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.text
+    assert first in answer.citations[0].quote, [c.quote for c in answer.citations]

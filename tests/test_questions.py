@@ -7,6 +7,7 @@ import pytest
 from assistant.questions import (
     Wants,
     answer_kind,
+    asks_about_now,
     asks_what_was_said,
     clean_question,
     counted_noun,
@@ -373,3 +374,16 @@ def test_a_question_about_a_reaction_asks_what_was_said(question: str, said: boo
 )
 def test_what_a_number_question_measures(question: str, measured: str) -> None:
     assert measured_phrase(question) == measured
+
+
+@pytest.mark.parametrize(
+    ("question", "now"),
+    [
+        ("How many buses does the city run now?", True),
+        ("How big is the fleet at the moment?", True),
+        ("How big could the fleet be now?", False),  # what a plan would allow
+        ("How many buses does the city run?", False),
+    ],
+)
+def test_a_question_about_how_things_stand_now(question: str, now: bool) -> None:
+    assert asks_about_now(question) is now
