@@ -292,8 +292,9 @@ class ExtractiveAnswerer:
         cover = self._coverage(question, weights, sentences)
         cover_context = self._coverage(context, context_weights, sentences)
         passage_terms = _terms_by_passage(sentences)
-        fits = self._answer_type_check(question, wants or answer_kind(question), sentences)
-        now = (wants or answer_kind(question)) is Wants.NUMBER and asks_about_now(question)
+        kind = wants or answer_kind(question)
+        fits = self._answer_type_check(question, kind, sentences)
+        now = kind is Wants.NUMBER and asks_about_now(question)
         coverages = [cover(sentence) for sentence in sentences]
         said_around = _said_around(sentences, coverages, weights, passage_terms)
         scored = []
@@ -344,10 +345,10 @@ class ExtractiveAnswerer:
 
         def cover(sentence: Sentence) -> Coverage:
             covered = frozenset(t for t in weights if t in sentence.terms)
+            reworded = {t: synonym(t, sentence) for t in weights if t not in covered}
             strong = {
-                t: max(synonym(t, sentence), same_sense(t, sentence), soft(t, sentence))
-                for t in weights
-                if t not in covered
+                t: max(by_table, same_sense(t, sentence), soft(t, sentence))
+                for t, by_table in reworded.items()
             }
             # A WordNet relation is a weak clue ("weather" relates to "hold"): it counts
             # only beside another word of the question's topic that the sentence says.
@@ -355,7 +356,6 @@ class ExtractiveAnswerer:
             credits = dict.fromkeys(covered, 1.0)
             for t, credit in strong.items():
                 credits[t] = max(credit, related(t, sentence) if said - {t} else 0.0)
-            reworded = {t: synonym(t, sentence) for t in strong}
             return Coverage(
                 covered,
                 sum(weights[t] * c for t, c in credits.items()),
@@ -382,8 +382,8 @@ class ExtractiveAnswerer:
             and (entity := self._entity_known_as_other(name, question)) is not None
         ]
         measure = measure_asked(question)
-        measured_words = set(measured_phrase(question).split()) if wants is Wants.NUMBER else set()
-        measured = [n for n in names if n.term in {t for w in measured_words for t in terms(w)}]
+        measured_terms = set(terms(measured_phrase(question))) if wants is Wants.NUMBER else set()
+        measured = [n for n in names if n.term in measured_terms]
         typed = wants in (Wants.NUMBER, Wants.DATE, Wants.PERSON, Wants.PLACE, Wants.NAME)
         does = self._says_verb(question, sentences) if wants is Wants.PERSON else None
         speech = asks_what_was_said(question)

@@ -490,17 +490,14 @@ def without_reaction_frame(question: str) -> str:
     return " ".join(_REACTION_WORD.sub("", question, count=1).split())
 
 
-_REACTION_WORD = re.compile(
-    r"\b(?:react|reacted|reacting|respond|responded|responding|reply|replied|replying|"
-    r"reaction|response|reply|verdict)\b",
-    re.I,
-)
+# The verbs of a reaction question, which are its frame, not its topic.
+_REACTING = "react|reacted|reacting|respond|responded|responding|reply|replied|replying"
+_REACTION_WORD = re.compile(rf"\b(?:{_REACTING}|reaction|response|verdict)\b", re.I)
 # "How did Russia react?", "What was Kyiv's response?": what they said of it.
 _REACTION = re.compile(
     r"^(?:(?:and|so|but)\s+)?(?:"
     r"how\s+(?:has|have|had|did|does|do|will|would|is|are|was|were)\s+(?P<speaker>.+?)\s+"
-    r"(?:react|reacted|reacting|respond|responded|responding|reply|replied|replying|"
-    r"take|taken|taking|took|view|viewed|receive|received|greet|greeted)\b"
+    rf"(?:{_REACTING}|take|taken|taking|took|view|viewed|receive|received|greet|greeted)\b"
     r"|what\s+(?:is|was|were|are|has been|have been)\s+(?:the\s+)?(?P<owner>.+?)(?:'s|s')\s+"
     r"(?:reaction|response|reply|verdict|view|stance|position|take)\b"
     r")"
@@ -541,14 +538,17 @@ def measure_asked(question: str) -> Measure:
     return Measure.COUNT
 
 
+# The verbs that follow what a "how many" question counts ("how many points are...").
+_AUXILIARIES = "are|is|was|were|do|does|did|would|could|will|can|has|have|had"
+
+
 def counted_noun(question: str) -> str | None:
     """The thing a "how many" question counts ("How many points are in the plan?":
     "points"; "how many Ukrainian soldiers could stay?": "soldiers")."""
     asked = " ".join(question.lower().split())
     found = re.search(
-        r"\bhow many\s+((?:[a-z'-]+\s+){0,2}?[a-z'-]+)(?=\s+(?:are|is|was|were|do|does|did|"
-        r"would|could|will|can|should|might|may|must|has|have|had|in|on|of|for|from|under|at|"
-        r"to|there|it|they|we|you|he|she)\b|\W*$)",
+        rf"\bhow many\s+((?:[a-z'-]+\s+){{0,2}}?[a-z'-]+)(?=\s+(?:{_AUXILIARIES}|should|might|"
+        r"may|must|in|on|of|for|from|under|at|to|there|it|they|we|you|he|she)\b|\W*$)",
         asked,
     )
     if found is None:
@@ -565,8 +565,8 @@ _PLURALS = frozenset("people personnel staff children men women police cattle".s
 
 
 _MEASURED = re.compile(
-    r"\bhow (?:many|much)\s+(?P<counted>(?:[\w'-]+\s+){0,3}?)(?=(?:are|is|was|were|do|does|did|"
-    r"would|could|will|can|has|have|had|live|lives|died|work|works)\b)"
+    r"\bhow (?:many|much)\s+(?P<counted>(?:[\w'-]+\s+){0,3}?)"
+    rf"(?=(?:{_AUXILIARIES}|live|lives|died|work|works)\b)"
     r"|\b(?:population|number|size|share|amount|cost|price|value|total) of\s+"
     r"(?P<of>(?:the\s+)?[\w'-]+(?:\s+[A-Z][\w'-]*)?)",
     re.I,
