@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,12 @@ SOURCES = ROOT / "index" / "sources"
 # Prefixed to a command: it starts with SIGINT ignored, as a shell script's background job
 # does (and Python keeps).
 IGNORING_SIGINT = ("bash", "-c", 'trap "" INT; exec "$@"', "bash")
+# A server's stop test, run twice: SIGINT though started ignoring it, and SIGTERM.
+STOP_SIGNALS = pytest.mark.parametrize(
+    ("launcher", "signum"),
+    [(IGNORING_SIGINT, signal.SIGINT), ((), signal.SIGTERM)],
+    ids=["sigint-though-started-ignoring-it", "sigterm"],
+)
 
 
 def run_cli(*args: str, data: Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

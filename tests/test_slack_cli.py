@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IGNORING_SIGINT
+from tests.conftest import STOP_SIGNALS
 from tests.fakes.slack_api import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -214,11 +214,7 @@ def test_http_mode_answers_a_signed_mention(slack: FakeSlackAPI, data_dir: Path)
         app.kill()
 
 
-@pytest.mark.parametrize(
-    ("launcher", "signum"),
-    [(IGNORING_SIGINT, signal.SIGINT), ((), signal.SIGTERM)],
-    ids=["sigint-though-started-ignoring-it", "sigterm"],
-)
+@STOP_SIGNALS
 def test_the_app_stops_cleanly_on_a_signal(
     slack: FakeSlackAPI, data_dir: Path, launcher: tuple[str, ...], signum: int
 ) -> None:

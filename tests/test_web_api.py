@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import IGNORING_SIGINT, ROOT, SOURCES
+from tests.conftest import ROOT, SOURCES, STOP_SIGNALS
 from tests.fakes.openai_server import FakeOpenAIServer
 
 # Gradio's queue statistics use pandas options that pandas 3 deprecates: not ours to fix.
@@ -579,11 +578,7 @@ def wait_for_http(url: str, server: subprocess.Popen[bytes], log: Path, limit: f
     raise AssertionError(f"the server did not start:\n{log.read_text()}")
 
 
-@pytest.mark.parametrize(
-    ("launcher", "signum"),
-    [(IGNORING_SIGINT, signal.SIGINT), ((), signal.SIGTERM)],
-    ids=["sigint-though-started-ignoring-it", "sigterm"],
-)
+@STOP_SIGNALS
 def test_the_web_command_stops_cleanly_on_a_signal(
     data_dir: Path, tmp_path: Path, launcher: tuple[str, ...], signum: int
 ) -> None:
