@@ -46,6 +46,7 @@ MAX_BURST_MS = 3_000  # ... or after this long, however busy the folder (watchfi
 TICK_MS = 500  # with no change, watchfiles returns this often: retries, and the first start
 DEFAULT_SETTLE = 1.0  # seconds a file's size and mtime must stay the same before it is read
 STOP_GRACE = 5.0  # seconds an ingest under way may take to finish after a stop signal
+WARM_UP_WAIT = 2.0  # seconds the exit waits for the background warm-up import to end
 RETRY_DELAYS = (2.0, 5.0, 15.0, 60.0)  # after a failed round (store down, lock timeout)
 
 # Names that writers use while a file is incomplete, and editors' scratch files. Most do not
@@ -148,6 +149,7 @@ class FolderWatch:
         self._retry_at = 0.0
         self._failures = 0
         self._main_thread = 0
+        self._warming: threading.Thread | None = None
 
     # -- the loop --------------------------------------------------------------------
 
@@ -163,6 +165,7 @@ class FolderWatch:
             )
             return 0
         finally:
+            self._let_warm_up_end()
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)
 
@@ -205,7 +208,9 @@ class FolderWatch:
         report = self._busy_with(
             lambda indexer: indexer.ingest(given, rebuild=rebuild, progress=progress or no_progress)
         )
-        threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
+        if not self._stop.is_set():
+            self._warming = threading.Thread(target=self._warm_up, name="warm-up", daemon=True)
+            self._warming.start()
         if report is None:
             return
         for problem in report.problems:
@@ -219,6 +224,13 @@ class FolderWatch:
 
         with contextlib.suppress(Exception):
             sentence_splitter(self._settings.chunk_tokens)
+
+    def _let_warm_up_end(self) -> None:
+        """A daemon thread still importing when the interpreter exits can abort the process
+        (Python < 3.14 ends it with pthread_exit, which cannot unwind through native frames
+        of the extension it is loading): the exit waits for the import, WARM_UP_WAIT at most."""
+        if self._warming is not None:
+            self._warming.join(WARM_UP_WAIT)
 
     def _round(self) -> None:
         self._check_folders()
