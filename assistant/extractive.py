@@ -24,6 +24,7 @@ from assistant.questions import (
     Part,
     Wants,
     answer_kind,
+    asked_focus,
     asks_about_now,
     asks_what_was_said,
     counted_noun,
@@ -386,6 +387,7 @@ class ExtractiveAnswerer:
         measured = [n for n in names if n.term in measured_terms]
         typed = wants in (Wants.NUMBER, Wants.DATE, Wants.PERSON, Wants.PLACE, Wants.NAME)
         does = self._says_verb(question, sentences) if wants is Wants.PERSON else None
+        focus = self._says_focus(question, sentences)
         speech = asks_what_was_said(question)
         counting = _counting(question, sentences) if wants is Wants.NUMBER else None
 
@@ -397,6 +399,8 @@ class ExtractiveAnswerer:
                 return None  # "the population of Pokrovsk": a figure said of that place
             if entities and not set(entities) <= _concepts(sentence.passage.text):
                 return None  # "America" asked, and the passage never names the United States
+            if focus is not None and not focus(sentence):
+                return None  # "Has parliament voted on the 28 points?": "There are 28 points"
             if speech and not says_something(sentence.text):
                 return None  # "What has Euroclear said?": "€200bn sits at Euroclear"
             if not typed:
@@ -417,18 +421,36 @@ class ExtractiveAnswerer:
         """For "who <verb>s ...?": whether a sentence says that verb, in its words, by a
         synonym, a WordNet synonym or related word, or a close word ("wrote": "drafting")."""
         verb = subject_verb(question)
-        term = next(iter(terms(verb)), None) if verb else None
-        if term is None:
-            return None
         if verb in SPEECH_VERBS:  # "Who noticed...?": "commentators have pointed out"
             return lambda sentence: says_something(sentence.text)
+        return self._says_word(verb, question, sentences, related=True)
+
+    def _says_focus(
+        self, question: str, sentences: list[Sentence]
+    ) -> Callable[[Sentence], bool] | None:
+        """For a yes/no question about something done that no article speaks of in these
+        words ("Has parliament voted on the plan?", and no article says "vote"): whether a
+        sentence says it in other words. A related word is not enough ("said" is not
+        "voted"); a deed the articles do speak of is left to the score."""
+        focus = asked_focus(question)
+        if focus is None or any(self._known(t) for t in terms(focus)):
+            return None
+        return self._says_word(focus, question, sentences, related=False)
+
+    def _says_word(
+        self, word: str | None, question: str, sentences: list[Sentence], *, related: bool
+    ) -> Callable[[Sentence], bool] | None:
+        term = next(iter(terms(word)), None) if word else None
+        if term is None:
+            return None
         weights = {term: 1.0}
-        matchers = (
+        matchers = [
             _synonym_matcher(question, weights),
             _thesaurus_matcher(question, weights, related=False),
-            _thesaurus_matcher(question, weights, related=True),
             self._soft_matcher(question, sentences),
-        )
+        ]
+        if related:
+            matchers.append(_thesaurus_matcher(question, weights, related=True))
         return lambda sentence: (
             term in sentence.terms or any(match(term, sentence) for match in matchers)
         )

@@ -127,7 +127,10 @@ _DATE = re.compile(
     r"\bwhat (?:date|year|day|month|time)\b|\bwhich (?:day|year|month)\b|"
     # "what's the actual date of the vote?", "which date is set for it?"
     r"^(?:what|which)(?:'s|\s+is|\s+was|\s+will\s+be|\s+would\s+be)?\s+(?:the\s+)?"
-    r"(?:\w+\s+)?dates?\b"
+    r"(?:\w+\s+)?dates?\b|"
+    # "is there an end date on it?", "is there a deadline?": asks for a time, or its absence
+    r"^(?:is|are|was|were|will|would)\s+there\s+(?:(?:a|an|any)\s+)?(?:\w+\s+)?"
+    r"(?:dates?|deadlines?|timetables?|timelines?|time limits?)\b"
 )
 _PERSON = re.compile(
     r"^(?:and |so |but )?(?:who|whom|whose)\b|"
@@ -465,6 +468,47 @@ def subject_verb(question: str) -> str | None:
     if verb in STOPWORDS or verb in light or verb in _FUNCTION_WORDS:
         return None
     return verb
+
+
+_PERFECT_OR_PASSIVE = re.compile(r"^(?:has|have|had|is|are|was|were)\s+(.*)$")
+_SUBJECT_WORDS = 4  # "has ukraine's parliament voted": the participle comes within 4 words
+
+
+def asked_focus(question: str) -> str | None:
+    """The verb of a yes/no question about something done, which an answer must say (in its
+    words or in other words): the participle of "has/was <subject> <participle>...?" ("Has
+    parliament voted on the plan?": "voted"). None for other questions, and for a
+    participle that only frames the verb after it ("Is Ukraine allowed to keep...?")."""
+    asked = " ".join(question.lower().split()).rstrip("?!. ")
+    done = _PERFECT_OR_PASSIVE.match(asked)
+    if done is None:
+        return None
+    verbs = load_table("verbs")
+    light = {str(w) for w in verbs["light"]}
+    irregular = {str(w) for w in verbs["participles"]}
+    following = done.group(1).split()
+    for i, word in enumerate(following[1 : _SUBJECT_WORDS + 1], start=1):
+        if following[i - 1] not in _DETERMINERS and _is_participle(word, irregular):
+            framing = _frames_a_verb(following[i + 1 : i + 3])  # allowed/supposed to ...
+            if framing or word in light or word in STOPWORDS:
+                return None
+            return word
+    return None
+
+
+_DETERMINERS = frozenset(
+    "the a an this that these those its their his her any some all our my your".split()
+)
+
+
+def _frames_a_verb(after: list[str]) -> bool:
+    """ "allowed to keep": the participle frames the verb after "to"; "agreed to the plan"
+    does not. (After a determiner a word is a noun: "a cut of the profits".)"""
+    return len(after) == 2 and after[0] == "to" and after[1] not in _DETERMINERS
+
+
+def _is_participle(word: str, irregular: set[str]) -> bool:
+    return word in irregular or (len(word) > 4 and word.endswith("ed") and word != "indeed")
 
 
 def asks_what_was_said(question: str) -> bool:

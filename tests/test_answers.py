@@ -504,3 +504,28 @@ def test_a_question_about_now_ranks_how_things_stand_above_the_proposal(
     answer = assistant.ask(question)
     assert not answer.refused, answer.text
     assert first in answer.citations[0].quote, [c.quote for c in answer.citations]
+
+
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [
+        ("Has the 28-point plan been voted on by Ukraine's parliament?", False),
+        ("Has the 28-point plan been leaked?", True),
+    ],
+)
+def test_a_yes_no_question_is_settled_only_by_a_sentence_that_says_its_deed(
+    assistant: Assistant, question: str, answered: bool
+) -> None:
+    """The plan's 28 points are in the articles, a vote on them is not: a sentence about
+    the points does not say whether parliament voted."""
+    answer = assistant.ask(question)
+    assert answer.refused is not answered, answer.text
+
+
+def test_whether_there_is_a_date_is_answered_by_a_date_or_not_at_all(
+    assistant: Assistant,
+) -> None:
+    deadline = assistant.ask("Is there a deadline for Ukraine to accept the plan?")
+    assert not deadline.refused and "Thanksgiving" in deadline.citations[0].quote, deadline.text
+    end = assistant.ask("Is there an end date on Ukraine's non-nuclear status?")
+    assert end.refused, end.text

@@ -7,6 +7,7 @@ import pytest
 from assistant.questions import (
     Wants,
     answer_kind,
+    asked_focus,
     asks_about_now,
     asks_what_was_said,
     clean_question,
@@ -267,6 +268,38 @@ def test_attempts_to_change_the_rules_are_recognised(message: str, injection: bo
 )
 def test_the_verb_a_who_question_asks_about(question: str, verb: str | None) -> None:
     assert subject_verb(question) == verb
+
+
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        ("Has the city council voted on the levy yet?", "voted"),
+        ("has the mayor's office approved the budget", "approved"),
+        ("Was the depot sold?", "sold"),
+        ("Has the report been written?", "written"),
+        ("Have the unions agreed to the deal?", "agreed"),  # "to" + a noun phrase
+        ("Is the council allowed to raise the levy?", None),  # frames "raise"
+        ("Are drivers supposed to pay the toll?", None),
+        ("Is the port getting a cut of the fees?", None),  # "a cut": a noun
+        ("Has the mayor got a deputy?", None),  # "got" says little on its own
+        ("Is the levy fair?", None),
+        ("What has the council voted for?", None),  # not a yes/no question
+    ],
+)
+def test_the_deed_a_yes_no_question_asks_about(question: str, focus: str | None) -> None:
+    assert asked_focus(question) == focus
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is there an end date on the levy?",
+        "is there a deadline for the bids",
+        "Is there any timetable for the works?",
+    ],
+)
+def test_asking_whether_there_is_a_date_wants_a_date(question: str) -> None:
+    assert answer_kind(question) is Wants.DATE
 
 
 @pytest.mark.parametrize(
