@@ -36,6 +36,8 @@ from assistant.questions import (
     reports_speech,
     says_something,
     subject_verb,
+    without_comparison_frame,
+    without_measure_frame,
     without_naming_frame,
     without_reaction_frame,
     without_stated_figure,
@@ -283,14 +285,22 @@ class ExtractiveAnswerer:
         sentences = _sentences(passages)
         if not sentences:
             return []
-        weights = self._weights(_topic_of(question))
+        topic = _topic_of(question)
+        weights = self._weights(topic)
+        probe = f"{context}\n{question}" if context else question
+        said = question  # what the question's words are looked for in (with synonyms)
+        if not weights and context:
+            # "Is that more or less than they've got now?" names no topic of its own: it is
+            # the earlier turn's, asked again ("now" still ranks how things stand first).
+            topic, context = _topic_of(context), ""
+            probe = said = topic
+            weights = self._weights(topic)
         context_weights = {t: w for t, w in self._weights(context).items() if t not in weights}
         total = sum(weights.values()) or 1.0
         context_total = sum(context_weights.values()) or 1.0
-        probe = f"{context}\n{question}" if context else question
         vectors = self._embed([normalise(probe)] + [normalise(s.text) for s in sentences])
         dense = vectors[1:] @ vectors[0]
-        cover = self._coverage(question, weights, sentences)
+        cover = self._coverage(said, weights, sentences)
         cover_context = self._coverage(context, context_weights, sentences)
         passage_terms = _terms_by_passage(sentences)
         kind = wants or answer_kind(question)
@@ -546,8 +556,9 @@ class ExtractiveAnswerer:
 
 def _topic_of(question: str) -> str:
     """The question without the words that only say what kind of answer it wants: a stated
-    figure ("more than half a million"), "called", "react"."""
-    return without_reaction_frame(without_naming_frame(without_stated_figure(question)))
+    figure ("more than half a million"), "how large", "more or less than", "called", "react"."""
+    framed = without_comparison_frame(without_stated_figure(without_measure_frame(question)))
+    return without_reaction_frame(without_naming_frame(framed))
 
 
 def _stands_for_the_state(demonym: str, question: str) -> bool:

@@ -117,6 +117,26 @@ def without_stated_figure(question: str) -> str:
     return " ".join((question[: found.start("figure")] + question[found.end("figure") :]).split())
 
 
+_HOW_MEASURE = re.compile(rf"\bhow\s+(?:{_HOW})\b", re.I)
+
+
+def without_measure_frame(question: str) -> str:
+    """The question without the adjective of "how large/long/far...", which asks for a
+    number and names no topic: "How large could the army be?" is not about "largely"."""
+    return _HOW_MEASURE.sub("how", question)
+
+
+def without_comparison_frame(question: str) -> str:
+    """The question without the words that only ask for a comparison: "Is that more or less
+    than they've got now?" compares figures; "more or less than" names no topic."""
+    found = _COMPARISON.search(question.lower())
+    if found is None:
+        return question
+    rest = question[found.end() :]
+    rest = re.sub(r"^\s*(?:than|with|to)\b", "", rest, flags=re.I)
+    return " ".join((question[: found.start()] + rest).split())
+
+
 # "when" asks a time where it opens a question, follows a preposition ("by when") or opens
 # an embedded question ("do we know when..."), not where it opens a clause ("tips for
 # spotting weasel words when I read the text", "what happens when the war ends").

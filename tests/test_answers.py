@@ -529,3 +529,22 @@ def test_whether_there_is_a_date_is_answered_by_a_date_or_not_at_all(
     assert not deadline.refused and "Thanksgiving" in deadline.citations[0].quote, deadline.text
     end = assistant.ask("Is there an end date on Ukraine's non-nuclear status?")
     assert end.refused, end.text
+
+
+@pytest.mark.parametrize(
+    "follow_up", ["How does that compare with now?", "Is that more or less than they have today?"]
+)
+def test_a_follow_up_comparison_takes_its_topic_from_the_earlier_turn(
+    assistant: Assistant, follow_up: str
+) -> None:
+    """It names no topic of its own: the army's size is asked again, as it stands now."""
+    answer = assistant.ask(follow_up, ["How large could Ukraine's military be under the draft?"])
+    assert not answer.refused, answer.text
+    assert "880,000" in answer.citations[0].quote, [c.quote for c in answer.citations]
+    assert all("Euroclear" not in c.quote for c in answer.citations), answer.text
+
+
+def test_how_large_asks_for_a_size_not_about_largely(assistant: Assistant) -> None:
+    answer = assistant.ask("How large could Ukraine's army be?")
+    assert not answer.refused and "600,000" in answer.text, answer.text
+    assert all("largely" not in c.quote for c in answer.citations), answer.text

@@ -20,6 +20,8 @@ from assistant.questions import (
     parse_question,
     says_something,
     subject_verb,
+    without_comparison_frame,
+    without_measure_frame,
     without_naming_frame,
     without_stated_figure,
 )
@@ -420,3 +422,31 @@ def test_what_a_number_question_measures(question: str, measured: str) -> None:
 )
 def test_a_question_about_how_things_stand_now(question: str, now: bool) -> None:
     assert asks_about_now(question) is now
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("Is that more or less than they've got now?", "Is that they've got now?"),
+        ("How does that compare with last year?", "last year?"),
+        ("Is the levy higher or lower than the toll?", "Is the levy the toll?"),
+        ("What does the levy cost?", "What does the levy cost?"),
+    ],
+)
+def test_the_words_that_only_ask_for_a_comparison_are_not_its_topic(
+    question: str, topic: str
+) -> None:
+    assert without_comparison_frame(question) == topic
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("How large could the fleet be?", "how could the fleet be?"),
+        ("how long is the bridge", "how is the bridge"),
+        ("How is the bridge built?", "How is the bridge built?"),
+        ("Is the bridge long?", "Is the bridge long?"),
+    ],
+)
+def test_the_adjective_of_a_how_much_question_is_not_its_topic(question: str, topic: str) -> None:
+    assert without_measure_frame(question) == topic
