@@ -84,7 +84,16 @@ _WHAT_MEASURE = (
     "number|percentage|percent|share|proportion|amount|size|sum|figure|total|cap|limit|"
     "ceiling|age|slice|cut|portion|fraction"
 )
-_NUMBER = re.compile(rf"\bhow (?:{_HOW})\b|\bwhat (?:{_WHAT_MEASURE})\b")
+# "what's the size of the army?", "what would the cap be?": the measure word is the frame
+_WHAT_IS_THE_MEASURE = re.compile(
+    r"\bwhat(?:'s|\s+is|\s+was|\s+are|\s+were|\s+would\s+be|\s+will\s+be)\s+the\s+"
+    r"(?:(?:current|actual|new|total|overall|exact|estimated|likely|proposed)\s+)?"
+    rf"(?P<measure>{_WHAT_MEASURE})\b",
+    re.I,
+)
+_NUMBER = re.compile(
+    rf"\bhow (?:{_HOW})\b|\bwhat (?:{_WHAT_MEASURE})\b|{_WHAT_IS_THE_MEASURE.pattern}"
+)
 # The words that name a number's kind ("what slice of the profits"): the question's frame.
 MEASURE_WORDS = frozenset((_HOW + "|" + _WHAT_MEASURE).split("|"))
 # "Is that more or less than now?", "How does that compare?": a comparison of figures
@@ -121,9 +130,13 @@ _HOW_MEASURE = re.compile(rf"\bhow\s+(?:{_HOW})\b", re.I)
 
 
 def without_measure_frame(question: str) -> str:
-    """The question without the adjective of "how large/long/far...", which asks for a
-    number and names no topic: "How large could the army be?" is not about "largely"."""
-    return _HOW_MEASURE.sub("how", question)
+    """The question without the word that asks for a number and names no topic: the
+    adjective of "how large/long/far..." ("How large could the army be?" is not about
+    "largely") and the noun of "what's the size/number/share of..." ("size")."""
+    found = _WHAT_IS_THE_MEASURE.search(question)
+    if found is not None:
+        question = question[: found.start("measure")] + question[found.end("measure") :]
+    return " ".join(_HOW_MEASURE.sub("how", question).split())
 
 
 def without_comparison_frame(question: str) -> str:
@@ -607,12 +620,14 @@ _AUXILIARIES = "are|is|was|were|do|does|did|would|could|will|can|has|have|had"
 
 
 def counted_noun(question: str) -> str | None:
-    """The thing a "how many" question counts ("How many points are in the plan?":
-    "points"; "how many Ukrainian soldiers could stay?": "soldiers")."""
+    """The thing a "how many" question counts ("How many points are in the plan?",
+    "What's the number of points in the plan?": "points"; "how many Ukrainian soldiers
+    could stay?": "soldiers")."""
     asked = " ".join(question.lower().split())
     found = re.search(
-        rf"\bhow many\s+((?:[a-z'-]+\s+){{0,2}}?[a-z'-]+)(?=\s+(?:{_AUXILIARIES}|should|might|"
-        r"may|must|in|on|of|for|from|under|at|to|there|it|they|we|you|he|she)\b|\W*$)",
+        rf"\b(?:how many|number of)\s+((?:[a-z'-]+\s+){{0,2}}?[a-z'-]+)"
+        rf"(?=\s+(?:{_AUXILIARIES}|should|might|may|must|in|on|of|for|from|under|at|to|there|"
+        r"it|they|we|you|he|she)\b|\W*$)",
         asked,
     )
     if found is None:

@@ -548,3 +548,9 @@ def test_how_large_asks_for_a_size_not_about_largely(assistant: Assistant) -> No
     answer = assistant.ask("How large could Ukraine's army be?")
     assert not answer.refused and "600,000" in answer.text, answer.text
     assert all("largely" not in c.quote for c in answer.citations), answer.text
+
+
+def test_the_number_of_things_asked_for_is_a_count_of_them(assistant: Assistant) -> None:
+    answer = assistant.ask("What's the number of points in the plan?")
+    assert not answer.refused and "28" in answer.text, answer.text
+    assert "pointed out" not in answer.text, answer.text

@@ -443,6 +443,8 @@ def test_the_words_that_only_ask_for_a_comparison_are_not_its_topic(
     ("question", "topic"),
     [
         ("How large could the fleet be?", "how could the fleet be?"),
+        ("What's the size of the fleet?", "What's the of the fleet?"),
+        ("what is the total number of stops", "what is the total of stops"),
         ("how long is the bridge", "how is the bridge"),
         ("How is the bridge built?", "How is the bridge built?"),
         ("Is the bridge long?", "Is the bridge long?"),
@@ -450,3 +452,26 @@ def test_the_words_that_only_ask_for_a_comparison_are_not_its_topic(
 )
 def test_the_adjective_of_a_how_much_question_is_not_its_topic(question: str, topic: str) -> None:
     assert without_measure_frame(question) == topic
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What's the size of the fleet?",
+        "What is the current number of buses?",
+        "What will be the cap on fares?",
+    ],
+)
+def test_what_is_the_size_of_something_wants_a_number(question: str) -> None:
+    assert answer_kind(question) is Wants.NUMBER
+
+
+@pytest.mark.parametrize(
+    ("question", "noun"),
+    [
+        ("What's the number of stops on the new line?", "stops"),
+        ("What is the total number of council seats?", "seats"),
+    ],
+)
+def test_the_number_of_things_is_counted_as_how_many(question: str, noun: str) -> None:
+    assert counted_noun(question) == noun
