@@ -47,6 +47,11 @@ def chunk_id(article_key: str, index: int) -> str:
     return f"{chunk_id_prefix(article_key)}-{index:05d}"
 
 
+def lead_chunk_id(chunk: str) -> str:
+    """The id of the first chunk of the article that chunk id `chunk` belongs to."""
+    return f"{chunk.rsplit('-', 1)[0]}-{0:05d}"
+
+
 def chunk_id_prefix(article_key: str) -> str:
     """What every chunk id of the article starts with (before "-<index>")."""
     return hashlib.sha1(article_key.encode("utf-8")).hexdigest()[:16]

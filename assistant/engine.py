@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from assistant.answer import Answer, Passage, StreamEvent, Turn, as_turns
+from assistant.chunking import lead_chunk_id
 from assistant.citations import (
     Numbering,
     SentenceCheck,
@@ -31,7 +32,7 @@ from assistant.citations import (
 )
 from assistant.embeddings import Embedder, make_embedder
 from assistant.errors import AssistantError, InvalidQuestionError
-from assistant.extractive import ExtractiveAnswerer
+from assistant.extractive import ExtractiveAnswerer, Sentence
 from assistant.grounding import ClaimChecker
 from assistant.indexing import Indexer, IngestReport, Progress, no_progress
 from assistant.lexical import LexicalIndex
@@ -46,7 +47,7 @@ from assistant.questions import (
     leans_on_history,
     parse_question,
 )
-from assistant.retrieval import HybridRetriever, Query
+from assistant.retrieval import HybridRetriever, Query, passage_from
 from assistant.settings import Settings
 from assistant.spelling import SpellingReader, is_english
 from assistant.store import ChunkStore
@@ -63,6 +64,8 @@ RELATED_LABEL = "The articles don't answer this directly. The closest passages a
 NOT_GROUNDED_NOTICE = "The model's answer cited no source passage, so it was withheld."
 HistoryLike = Sequence[str | Turn | dict[str, Any]]
 PROMPT_NAMES = ("system", "answer", "condense", "verify")
+SUMMARY_ARTICLES = 2  # "What are the main points of X?": the leads of this many articles
+SUMMARY_SENTENCES = 2  # ... their first sentences: a news article says its main points first
 CONDENSE_TURNS = 6  # the condense prompt sees the last few turns only, each clipped
 CONDENSE_TURN_CHARS = 600
 log = logging.getLogger(__name__)
@@ -519,6 +522,8 @@ class Assistant:
             quotes = []  # it asks to change the rules, not about the articles
         elif len(parsed.parts) > 1:
             quotes = ix.extractive.select_parts(parsed.parts, query.context, passages)
+        elif parsed.wants is Wants.SUMMARY:
+            quotes = self._summary(ix, query, passages)
         else:
             quotes = ix.extractive.select(query.text, query.context, passages)
         if not quotes:
@@ -536,6 +541,16 @@ class Assistant:
         yield StreamEvent(
             answer=Answer(question, text, citations, False, backend, notices=list(notices))
         )
+
+    def _summary(self, ix: _Index, query: Query, passages: list[Passage]) -> list[list[Sentence]]:
+        """ "What are the main points of the plan?": the leads of the articles whose sentences
+        answer for the topic (a news article says its main points first); [] when none
+        does, as for any question."""
+        chosen = ix.extractive.select(query.text, query.context, passages)
+        leads = list(dict.fromkeys(lead_chunk_id(s.passage.id) for g in chosen for s in g))
+        leads = ix.store.get(leads[:SUMMARY_ARTICLES])
+        found = [passage_from(chunk, 1.0) for chunk in leads]
+        return ix.timeline.lead_quotes(found, SUMMARY_ARTICLES, SUMMARY_SENTENCES) or chosen
 
     @staticmethod
     def _decline(question: str, backend: str, notices: list[str]) -> Answer:

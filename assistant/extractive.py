@@ -41,6 +41,7 @@ from assistant.questions import (
     without_naming_frame,
     without_reaction_frame,
     without_stated_figure,
+    without_summary_frame,
 )
 from assistant.text import STOPWORDS, closed_compounds, normalise, proper_names, stem, terms, words
 from assistant.thesaurus import NONE as NO_RELATIONS
@@ -556,8 +557,10 @@ class ExtractiveAnswerer:
 
 def _topic_of(question: str) -> str:
     """The question without the words that only say what kind of answer it wants: a stated
-    figure ("more than half a million"), "how large", "more or less than", "called", "react"."""
+    figure ("more than half a million"), "how large", "more or less than", "called", "react",
+    "the main points of"."""
     framed = without_comparison_frame(without_stated_figure(without_measure_frame(question)))
+    framed = without_summary_frame(framed)
     return without_reaction_frame(without_naming_frame(framed))
 
 

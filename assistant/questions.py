@@ -29,6 +29,7 @@ class Wants(Enum):
     REASON = "reason"
     DEFINITION = "definition"
     OVERVIEW = "overview"  # "What does the plan say about Nato?": all it says, not one fact
+    SUMMARY = "summary"  # "What are the main points of the plan?": the articles' leads
     ANYTHING = "anything"
 
 
@@ -208,6 +209,23 @@ _OVERVIEW = re.compile(
     r"\bwhat(?:'s| is) (?:in|there in) (?:it|this|that|the [\w' -]{1,40}?) (?:about|on|for|"
     r"regarding)\b|^(?:anything|something) (?:about|on|regarding)\b|^about\b"
 )
+# A request for the gist of something: answered with the leads of the articles about it.
+_SUMMARY_FRAME = (
+    r"\b(?:summari[sz]e|summari[sz]ing|sum up|recap|give me (?:a |the )?(?:quick |short |brief )?"
+    r"(?:summary|rundown|overview|recap)(?: of)?|(?:a |the )?(?:quick |short |brief )?"
+    r"(?:summary|rundown|overview|recap) of|(?:the )?(?:main|key|big|basic) (?:points|takeaways|"
+    r"facts|ideas) (?:of|in)|(?:the )?gist of|in a nutshell|tl;?dr|in short)\b"
+)
+_SUMMARY = re.compile(_SUMMARY_FRAME)
+_SUMMARY_WORDS = re.compile(_SUMMARY_FRAME + r"[:,]?", re.I)
+
+
+def without_summary_frame(question: str) -> str:
+    """The question without the words that ask for a summary: "What are the main points of
+    the plan?" is about the plan."""
+    return " ".join(_SUMMARY_WORDS.sub(" ", question).split())
+
+
 _SECOND_PART = re.compile(
     r"(?:[,;]\s*|\s+)(?:and|also|plus|but)\s+(?:also\s+)?(?=(?:what|which|who|when|where|why|how|"
     r"is|are|does|do|did|will|would|can|could)\b)",
@@ -291,6 +309,8 @@ def answer_kind(question: str) -> Wants:
     for pattern, kind in checks:
         if pattern.search(asked):
             return kind
+    if _SUMMARY.search(asked):
+        return Wants.SUMMARY
     if _OVERVIEW.search(asked):
         return Wants.OVERVIEW
     if _AUXILIARY.match(re.sub(r"^(?:and|so|but|also)\s+", "", asked)):

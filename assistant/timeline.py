@@ -141,30 +141,30 @@ class Timeline:
         chunks = self._store.get(ids)
         return [passage_from(chunk, 1.0 / (rank + 1)) for rank, chunk in enumerate(chunks)]
 
-    def lead_quotes(self, passages: Sequence[Passage], limit: int = LEADS) -> list[list[Sentence]]:
-        """The first sentence of each lead passage, one group per article."""
+    def lead_quotes(
+        self, passages: Sequence[Passage], limit: int = LEADS, sentences: int = 1
+    ) -> list[list[Sentence]]:
+        """The first sentence (or first few) of each lead passage, one group per article."""
         groups = []
         for rank, passage in enumerate(passages[:limit]):
-            # The first sentence that says something: not a dateline or byline on its own.
+            # Sentences that say something: not a dateline or byline on its own.
             spans = [
                 (s, e)
                 for s, e in passage.sentences
                 if len(re.findall(r"[^\W\d_]+", passage.text[s:e])) >= LEAD_MIN_WORDS
             ]
-            if spans:
-                start, end = spans[0]
-                text = passage.text[start:end]
-                groups.append(
-                    [
-                        Sentence(
-                            passage,
-                            rank,
-                            passage.start + start,
-                            passage.start + end,
-                            frozenset(terms(text)),
-                        )
-                    ]
+            group = [
+                Sentence(
+                    passage,
+                    rank,
+                    passage.start + start,
+                    passage.start + end,
+                    frozenset(terms(passage.text[start:end])),
                 )
+                for start, end in spans[:sentences]
+            ]
+            if group:
+                groups.append(group)
         return groups
 
     # -- answers --------------------------------------------------------------------------

@@ -554,3 +554,25 @@ def test_the_number_of_things_asked_for_is_a_count_of_them(assistant: Assistant)
     answer = assistant.ask("What's the number of points in the plan?")
     assert not answer.refused and "28" in answer.text, answer.text
     assert "pointed out" not in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What are the main points of the plan?", "Summarise the peace plan", "gist of the draft?"],
+)
+def test_a_request_for_the_gist_is_answered_with_the_lead_of_the_article(
+    assistant: Assistant, question: str
+) -> None:
+    """A news article says its main points first: the answer quotes the start of the
+    article about the topic, from its first sentence on, not a detail from its middle."""
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.text
+    first = answer.citations[0]
+    article = (ROOT / first.source).read_text(encoding="utf-8")
+    body = article.split("---", 2)[2] if article.startswith("---") else article
+    opening = [p.strip() for p in body.split("\n\n") if p.strip()][:2]  # a title line, if any
+    assert any(p.startswith(first.quote[:40]) for p in opening), first.quote
+
+
+def test_a_request_for_the_gist_of_something_absent_is_declined(assistant: Assistant) -> None:
+    assert assistant.ask("Give me a summary of the Olympics").refused

@@ -24,6 +24,7 @@ from assistant.questions import (
     without_measure_frame,
     without_naming_frame,
     without_stated_figure,
+    without_summary_frame,
 )
 from assistant.text import closed_compounds
 
@@ -475,3 +476,29 @@ def test_what_is_the_size_of_something_wants_a_number(question: str) -> None:
 )
 def test_the_number_of_things_is_counted_as_how_many(question: str, noun: str) -> None:
     assert counted_noun(question) == noun
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("What are the main points of the budget?", "What are the budget?"),
+        ("Summarise the budget", "the budget"),
+        ("Give me a quick summary of the budget", "the budget"),
+        ("What's the gist of the port deal?", "What's the port deal?"),
+        ("the budget in a nutshell?", "the budget ?"),
+    ],
+)
+def test_a_request_for_the_gist_wants_a_summary_of_its_topic(question: str, topic: str) -> None:
+    assert answer_kind(question) is Wants.SUMMARY
+    assert without_summary_frame(question) == topic
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many key points are in the budget?", Wants.NUMBER),
+        ("What does the budget say about schools?", Wants.OVERVIEW),
+    ],
+)
+def test_points_counted_or_asked_about_are_not_a_summary(question: str, kind: Wants) -> None:
+    assert answer_kind(question) is kind
