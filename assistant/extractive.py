@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from assistant.answer import Passage
-from assistant.lexicon import default_lexicon, load_table
+from assistant.lexicon import Token, default_lexicon, load_table
 from assistant.questions import (
     MEASURE_WORDS,
     SPEECH_VERBS,
@@ -25,6 +25,7 @@ from assistant.questions import (
     Wants,
     answer_kind,
     asked_focus,
+    asked_speaker,
     asks_about_now,
     asks_what_was_said,
     counted_noun,
@@ -35,6 +36,7 @@ from assistant.questions import (
     proposes,
     reports_speech,
     says_something,
+    spoken_by,
     subject_verb,
     without_comparison_frame,
     without_measure_frame,
@@ -400,6 +402,7 @@ class ExtractiveAnswerer:
         does = self._says_verb(question, sentences) if wants is Wants.PERSON else None
         focus = self._says_focus(question, sentences)
         speech = asks_what_was_said(question)
+        speaker = _speaker_test(question)
         counting = _counting(question, sentences) if wants is Wants.NUMBER else None
 
         def fits(sentence: Sentence, around: frozenset[str]) -> float | None:
@@ -414,6 +417,8 @@ class ExtractiveAnswerer:
                 return None  # "Has parliament voted on the 28 points?": "There are 28 points"
             if speech and not says_something(sentence.text):
                 return None  # "What has Euroclear said?": "€200bn sits at Euroclear"
+            if speaker is not None and not _spoken_by(sentence, speaker):
+                return None  # "How has the Kremlin reacted?": not commentators on its tastes
             if not typed:
                 # A verb of speech reports a statement more surely than quotation marks,
                 # which also quote the draft's own words ("a 'robust' military response").
@@ -562,6 +567,63 @@ def _topic_of(question: str) -> str:
     framed = without_comparison_frame(without_stated_figure(without_measure_frame(question)))
     framed = without_summary_frame(framed)
     return without_reaction_frame(without_naming_frame(framed))
+
+
+def _speaker_test(question: str) -> Callable[[Token], bool] | None:
+    """For a question asking what someone said: whether a sentence's word names them (by
+    an alias: "Europe" is "European", "the Kremlin" is "Russia"; or by its own word)."""
+    speaker = asked_speaker(question)
+    if speaker is None:
+        return None
+    lexicon = default_lexicon()
+    named = [t for t in lexicon.tokens(speaker) if t.content]
+    groups = {t.entity for t in named if t.entity}
+    words = {stem(t.raw) for t in named if not t.entity} - _GENERIC_SPEAKERS
+    if not groups and not words:
+        return None
+    # A body named after the speaker speaks for it: "Europe" asked, "the European Union" said
+    forms = {t for g in groups for form in lexicon.aliases.get(g, []) for t in terms(form)}
+
+    def names_speaker(token: Token) -> bool:
+        if token.entity:
+            return token.entity in groups or bool(forms & set(terms(token.raw)))
+        return stem(token.raw) in words
+
+    return names_speaker
+
+
+# Words of a speaker that say who only with the rest of its name ("the foreign ministry")
+_GENERIC_SPEAKERS = frozenset(
+    stem(w) for w in "government officials official leaders leader side ministry".split()
+)
+
+
+def _spoken_by(sentence: Sentence, speaker: Callable[[Token], bool]) -> bool:
+    """Whether the speaker says the sentence: it reports them speaking, or it goes on with
+    a quotation from a sentence that does ('Hayovyshyn told the council: "There will never
+    be any recognition... Ukraine will not accept any limits..."')."""
+    lexicon = default_lexicon()
+    if spoken_by(lexicon.tokens(sentence.text), speaker):
+        return True
+    if reports_speech(sentence.text):
+        return False  # someone else speaks here
+    passage = sentence.passage
+    before = [(s, e) for s, e in passage.sentences if passage.start + e <= sentence.start]
+    if not before:
+        return False
+    start, end = before[-1]
+    previous = passage.text[start:end]
+    quoted = sentence.text.lstrip().startswith(_QUOTE_MARKS) or _leaves_quote_open(previous)
+    return quoted and spoken_by(lexicon.tokens(previous), speaker)
+
+
+_QUOTE_MARKS = ('"', "\u201c")
+
+
+def _leaves_quote_open(text: str) -> bool:
+    """A quotation that goes on into the next sentence ('...told the council: "There will
+    never be any recognition...' and the closing mark comes a sentence later)."""
+    return text.count('"') % 2 == 1 or text.count("\u201c") > text.count("\u201d")
 
 
 def _stands_for_the_state(demonym: str, question: str) -> bool:

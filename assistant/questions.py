@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 
-from assistant.lexicon import load_table
+from assistant.lexicon import Token, load_table
 from assistant.text import STOPWORDS, proper_names, terms
 
 
@@ -567,14 +567,41 @@ def _is_participle(word: str, irregular: set[str]) -> bool:
 def asks_what_was_said(question: str) -> bool:
     """Whether a question asks what someone said ("What has Euroclear said about the plan?",
     "What did Rubio call it?"): its answer reports speech."""
+    return _speaker_span(question) is not None
+
+
+def asked_speaker(question: str) -> str | None:
+    """Who a question asks to have said something ("How has the Kremlin reacted?": "the
+    Kremlin", as written); None when it asks no one, or the plan, the articles or "it"
+    (see asks_what_was_said), or asks how something was received ("How is the amnesty
+    likely to be received in Kyiv?": the amnesty is what was received, not who spoke)."""
+    span = _speaker_span(question)
+    if span is None:
+        return None
+    written = " ".join(question.split())
+    start, end = span
+    if _PASSIVE_REACTION.match(written[:start].lower() + "x" + written[end:].lower()):
+        return None
+    return written[start:end]
+
+
+_PASSIVE_REACTION = re.compile(
+    r"^(?:(?:and|so|but)\s+)?how\s+(?:is|are|was|were|has been|have been|will be|would be)\s+"
+    r"x\s+(?:\w+\s+){0,3}?(?:received|viewed|taken|greeted|seen)\b"
+)
+
+
+def _speaker_span(question: str) -> tuple[int, int] | None:
+    """Where the speaker is in the (whitespace-normalised) question: it asks what was said
+    by someone other than the plan, the articles or "it", which state things without verbs
+    of speech ("What does the draft say about Nato?": "the draft would lock Ukraine out")."""
     asked = " ".join(question.lower().split())
     found = _WHAT_SAID.search(asked) or _REACTION.search(asked)
     if found is None:
-        return False
-    # Not when the plan, the articles or "it" speak: they state things without verbs of
-    # speech ("What does the draft say about Nato?": "the draft would lock Ukraine out").
-    speaker = set((found.group("speaker") or found.group("owner") or "").split()) - _FUNCTION_WORDS
-    return bool(speaker - _DOCUMENT_WORDS)
+        return None
+    group = "speaker" if found.group("speaker") else "owner"
+    named = set((found.group(group) or "").split()) - _FUNCTION_WORDS
+    return (found.start(group), found.end(group)) if named - _DOCUMENT_WORDS else None
 
 
 def without_reaction_frame(question: str) -> str:
@@ -608,6 +635,31 @@ _WHAT_SAID = re.compile(
 )
 
 
+SPEAKER_REACH = 12  # words a verb of speech may follow its speaker by ("The EU said")
+_CLAUSE_END = frozenset(";:.!?") | {"but", "while", "whereas", "although", "though"}
+_SAID_BEFORE = frozenset({"said", "says", "according", "told", "tells", "added"})
+
+
+def spoken_by(sentence_tokens: Sequence[Token], is_speaker: Callable[[Token], bool]) -> bool:
+    """Whether a sentence (as lexicon tokens) reports speech by the speaker: named in the
+    clause before a verb of speech or a reaction ("The European Union said", "Russia's
+    response", "the Russian foreign ministry said the same") or just after one ("said
+    Putin", "according to Moscow"). "Commentators have pointed out that ... too vague for
+    Kremlin tastes" is not the Kremlin speaking."""
+    for j, token in enumerate(sentence_tokens):
+        if token.raw not in _SPEECH_WORDS:
+            continue
+        for earlier in reversed(sentence_tokens[max(0, j - SPEAKER_REACH) : j]):
+            if earlier.raw in _CLAUSE_END:
+                break
+            if is_speaker(earlier):
+                return True
+        after = sentence_tokens[j + 1 : j + 4]
+        if token.raw in _SAID_BEFORE and any(is_speaker(t) for t in after):
+            return True
+    return False
+
+
 def says_something(sentence: str) -> bool:
     """Whether a sentence reports speech: a verb of speech (verbs.yaml) or a quotation."""
     return reports_speech(sentence) or any(mark in sentence for mark in _QUOTES)
@@ -625,6 +677,19 @@ _DOCUMENT_WORDS = frozenset(
     "report reports story piece explainer leak framework blueprint agreement treaty".split()
 )
 _SPEECH = re.compile(r"\b(?:" + "|".join(map(re.escape, SPEECH_VERBS)) + r")\b", re.I)
+_SPEECH_WORDS = SPEECH_VERBS | {
+    "response",
+    "responses",
+    "responded",
+    "responds",
+    "reaction",
+    "reactions",
+    "reacted",
+    "reacts",
+    "reply",
+    "replied",
+    "verdict",
+}
 
 
 def measure_asked(question: str) -> Measure:

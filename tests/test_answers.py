@@ -576,3 +576,24 @@ def test_a_request_for_the_gist_is_answered_with_the_lead_of_the_article(
 
 def test_a_request_for_the_gist_of_something_absent_is_declined(assistant: Assistant) -> None:
     assert assistant.ask("Give me a summary of the Olympics").refused
+
+
+@pytest.mark.parametrize(
+    "question", ["What did Moscow say about the plan?", "How has the Kremlin reacted?"]
+)
+def test_what_someone_said_is_what_they_said_not_what_others_said_of_them(
+    assistant: Assistant, question: str
+) -> None:
+    """Commentators pointing out what might be "too vague for Kremlin tastes" is not the
+    Kremlin speaking."""
+    answer = assistant.ask(question)
+    quotes = [c.quote for c in answer.citations]
+    assert all("ommentators" not in q for q in quotes), quotes
+
+
+def test_a_quotation_goes_on_in_the_next_sentence_in_the_speakers_name(
+    assistant: Assistant,
+) -> None:
+    answer = assistant.ask("What did Ukraine's UN representative say Kyiv will never accept?")
+    assert not answer.refused, answer.text
+    assert "limits" in answer.text, answer.text

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.lexicon import default_lexicon
 from assistant.questions import (
     Wants,
     answer_kind,
     asked_focus,
+    asked_speaker,
     asks_about_now,
     asks_what_was_said,
     clean_question,
@@ -19,6 +21,7 @@ from assistant.questions import (
     offers_answer,
     parse_question,
     says_something,
+    spoken_by,
     subject_verb,
     without_comparison_frame,
     without_measure_frame,
@@ -502,3 +505,38 @@ def test_a_request_for_the_gist_wants_a_summary_of_its_topic(question: str, topi
 )
 def test_points_counted_or_asked_about_are_not_a_summary(question: str, kind: Wants) -> None:
     assert answer_kind(question) is kind
+
+
+@pytest.mark.parametrize(
+    ("question", "speaker"),
+    [
+        ("How has the Kremlin reacted?", "the Kremlin"),
+        ("What did the EU say about the levy?", "the EU"),  # as written: "EU" is a name
+        ("What was the council's response?", "council"),
+        ("How is the levy likely to be received in Glenby?", None),  # the levy is received
+        ("What does the draft say about the depot?", None),  # a document, not a speaker
+        ("What does the levy cost?", None),
+    ],
+)
+def test_the_speaker_a_question_asks_about(question: str, speaker: str | None) -> None:
+    assert asked_speaker(question) == speaker
+
+
+@pytest.mark.parametrize(
+    ("sentence", "spoken"),
+    [
+        ("The European Union said on Friday it had not seen the plan.", True),
+        ("Russia's response has so far been cautious.", True),
+        ("The plan is a good start, said a Kremlin spokesman.", True),
+        ("According to Moscow, the talks will resume.", True),
+        ("Commentators have pointed out that it may be too vague for Kremlin tastes.", False),
+        ("Russia has troops there; commentators said the deal was vague.", False),
+    ],
+)
+def test_a_sentence_is_said_by_a_speaker_named_before_its_verb_of_speech(
+    sentence: str, spoken: bool
+) -> None:
+    lexicon = default_lexicon()
+    russia_or_eu = {"russia", "european-union"}
+    tokens = lexicon.tokens(sentence)
+    assert spoken_by(tokens, lambda token: token.entity in russia_or_eu) is spoken
