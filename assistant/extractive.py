@@ -292,9 +292,10 @@ class ExtractiveAnswerer:
         weights = self._weights(topic)
         probe = f"{context}\n{question}" if context else question
         said = question  # what the question's words are looked for in (with synonyms)
-        if not weights and context:
-            # "Is that more or less than they've got now?" names no topic of its own: it is
-            # the earlier turn's, asked again ("now" still ranks how things stand first).
+        if context and all(t in default_lexicon().framing for t in weights):
+            # "Is that more or less than they've got now?" names no topic of its own (only
+            # framing words): it is the earlier turn's, asked again ("now" still ranks how
+            # things stand first).
             topic, context = _topic_of(context), ""
             probe = said = topic
             weights = self._weights(topic)

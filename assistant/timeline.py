@@ -44,6 +44,8 @@ from assistant.store import ChunkStore
 from assistant.text import terms
 from assistant.when import DateRange, anchor_day, generic_terms, mentions_time, parse_time
 
+# The present as a time of a topic, not of publication ("the army today", "Kyiv now")
+_PRESENT = re.compile(r"(?:today|nowadays|these days|right now|at the moment|at present)", re.I)
 LEADS = 3  # articles whose lead answers a question about a range as a whole
 LEAD_MIN_WORDS = 4  # a lead sentence has this many words ("Published 2 December 2025" has 2)
 _AS_OF = re.compile(r"\(?\bas (?:of|at)\s+([^,;()\[\]]{4,40}?)\)?(?=[,;.\[]|\s*$)", re.IGNORECASE)
@@ -104,6 +106,10 @@ class Timeline:
             return TimePlan(query)
         corpus = self.corpus()
         about_all = not _topic(asked.text)
+        if not about_all and _PRESENT.fullmatch(asked.expression.strip()):
+            # "What's the size of Ukraine's army today?" asks how things stand, not for
+            # articles published today (the answer ranks how things stand first).
+            return TimePlan(query)
         date_range = asked.range
         future = date_range is not None and date_range.start is not None
         future = future and date_range.start > self.anchor()  # "next year": not a dateline

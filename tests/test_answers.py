@@ -597,3 +597,11 @@ def test_a_quotation_goes_on_in_the_next_sentence_in_the_speakers_name(
     answer = assistant.ask("What did Ukraine's UN representative say Kyiv will never accept?")
     assert not answer.refused, answer.text
     assert "limits" in answer.text, answer.text
+
+
+def test_the_size_of_the_army_today_is_how_it_stands_not_a_date_filter(
+    assistant: Assistant,
+) -> None:
+    answer = assistant.ask("What's the size of Ukraine's army today?")
+    assert not answer.refused, answer.text
+    assert "880,000" in answer.citations[0].quote, [c.quote for c in answer.citations]

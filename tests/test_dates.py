@@ -241,3 +241,14 @@ def test_the_prompt_shows_each_passage_date_and_as_of_passes_the_check(
     assert "as of" in prompt.lower()
     assert data["answer"].startswith("As of 3 December 2025,") and not data["refused"]
     assert "260" in data["citations"][0]["quote"]
+
+
+def test_today_in_a_question_about_a_topic_asks_how_things_stand(
+    dated_env: dict[str, str],
+) -> None:
+    """ "Today" with a topic is the present of that topic, not a publication date: the
+    budget from an older article answers; "What happened today?" still reads the newest."""
+    budget = _ask(dated_env, "What is the budget for the harbour wall today?")
+    assert not budget["refused"], budget["answer"]
+    assert _cited(budget)[0] == "2025-11-24-council-budget.md"
+    assert _cited(_ask(dated_env, "What happened today?")) == ["ferry.txt"]
