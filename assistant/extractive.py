@@ -25,6 +25,7 @@ from assistant.questions import (
     Wants,
     answer_kind,
     asked_focus,
+    asked_head,
     asked_speaker,
     asks_about_now,
     asks_what_was_said,
@@ -450,6 +451,8 @@ class ExtractiveAnswerer:
         sentence says it in other words. A related word is not enough ("said" is not
         "voted"); a deed the articles do speak of is left to the score."""
         focus = asked_focus(question)
+        if focus is None and answer_kind(question) in (Wants.ANYTHING, Wants.DEFINITION):
+            focus = asked_head(question)  # "What rate of return would it earn?": a rate
         if focus is None or any(self._known(t) for t in terms(focus)):
             return None
         return self._says_word(focus, question, sentences, related=False)

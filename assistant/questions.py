@@ -527,6 +527,27 @@ _PERFECT_OR_PASSIVE = re.compile(r"^(?:has|have|had|is|are|was|were)\s+(.*)$")
 _SUBJECT_WORDS = 4  # "has ukraine's parliament voted": the participle comes within 4 words
 
 
+_WH_HEAD = re.compile(
+    r"^(?:(?:and|so|but)\s+)?(?:what|which)\s+([a-z-]+)(?:\s+of\s+(?:the\s+)?([a-z-]+))?\s+"
+    r"(?:is|are|was|were|would|will|could|can|should|does|do|did|has|have|had|might|must)\b"
+)
+
+
+def asked_head(question: str) -> str | None:
+    """The noun of "what/which <noun> ... would/is ...?", which names the kind of thing
+    asked ("What rate of return would it earn?": "rate"); after a vague head, the noun of its
+    "of" ("what kind of guarantees": "guarantees"). None when the question has none."""
+    asked = " ".join(question.lower().split())
+    head = _WH_HEAD.match(asked)
+    if head is None:
+        return None
+    vague = {str(w) for w in load_table("verbs")["vague_heads"]} | MEASURE_WORDS
+    noun = head.group(2) if head.group(1) in vague else head.group(1)
+    if not noun or noun in vague or noun in STOPWORDS or noun in _FUNCTION_WORDS:
+        return None
+    return noun
+
+
 def asked_focus(question: str) -> str | None:
     """The verb of a yes/no question about something done, which an answer must say (in its
     words or in other words): the participle of "has/was <subject> <participle>...?" ("Has

@@ -605,3 +605,18 @@ def test_the_size_of_the_army_today_is_how_it_stands_not_a_date_filter(
     answer = assistant.ask("What's the size of Ukraine's army today?")
     assert not answer.refused, answer.text
     assert "880,000" in answer.citations[0].quote, [c.quote for c in answer.citations]
+
+
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [
+        ("What rate of return would the reconstruction investment earn?", False),
+        ("What kind of security guarantees would Ukraine get?", True),
+        ("Which firm holds the frozen Russian assets?", True),  # the answer names one
+    ],
+)
+def test_a_what_question_about_a_kind_of_thing_no_article_speaks_of_is_declined(
+    assistant: Assistant, question: str, answered: bool
+) -> None:
+    """No article speaks of a rate: the investment's share of profits does not say it."""
+    assert assistant.ask(question).refused is not answered

@@ -9,6 +9,7 @@ from assistant.questions import (
     Wants,
     answer_kind,
     asked_focus,
+    asked_head,
     asked_speaker,
     asks_about_now,
     asks_what_was_said,
@@ -540,3 +541,18 @@ def test_a_sentence_is_said_by_a_speaker_named_before_its_verb_of_speech(
     russia_or_eu = {"russia", "european-union"}
     tokens = lexicon.tokens(sentence)
     assert spoken_by(tokens, lambda token: token.entity in russia_or_eu) is spoken
+
+
+@pytest.mark.parametrize(
+    ("question", "head"),
+    [
+        ("What rate of return would the fund earn?", "rate"),
+        ("What kind of guarantees would the port get?", "guarantees"),
+        ("Which firm is holding the money?", "firm"),
+        ("What happens to the depot?", None),  # "what" + a verb: no head
+        ("What does the levy cost?", None),
+        ("What sort of thing is it?", None),
+    ],
+)
+def test_the_kind_of_thing_a_what_question_asks_for(question: str, head: str | None) -> None:
+    assert asked_head(question) == head
