@@ -46,6 +46,7 @@ MAX_BURST_MS = 3_000  # ... or after this long, however busy the folder (watchfi
 TICK_MS = 500  # with no change, watchfiles returns this often: retries, and the first start
 DEFAULT_SETTLE = 1.0  # seconds a file's size and mtime must stay the same before it is read
 STOP_GRACE = 5.0  # seconds an ingest under way may take to finish after a stop signal
+REASK_DELAY = 0.05  # seconds before a stop that fell inside a finalizer is asked again
 WARM_UP_WAIT = 2.0  # seconds the exit waits for the background warm-up import to end
 RETRY_DELAYS = (2.0, 5.0, 15.0, 60.0)  # after a failed round (store down, lock timeout)
 
@@ -446,6 +447,13 @@ class FolderWatch:
         the same stream would fail ("reentrant call"). A thread says it instead.
         """
         if self._stop.is_set():
+            if self._busy and _in_finalizer(frame):
+                # An exception raised in a __del__ is printed and ignored, and the ingest
+                # would go on: ask again once the finalizer has returned.
+                timer = threading.Timer(REASK_DELAY, self._interrupt_main)
+                timer.daemon = True
+                timer.start()
+                return
             if self._busy:
                 raise KeyboardInterrupt  # asked again: abandon the ingest under way
             return
@@ -463,10 +471,23 @@ class FolderWatch:
         while self._busy and time.monotonic() < deadline:
             time.sleep(0.05)
         if self._busy:
-            # A real signal to the main thread, not _thread.interrupt_main(): it also ends a
-            # blocking system call (multiprocessing's hand-over to a worker process that
-            # the signal killed blocks for ever). Our handler then abandons the ingest.
+            self._interrupt_main()
+
+    def _interrupt_main(self) -> None:
+        """A real signal to the main thread, not _thread.interrupt_main(): it also ends a
+        blocking system call (multiprocessing's hand-over to a worker process that the
+        signal killed blocks for ever). Our handler then abandons the ingest."""
+        if self._busy:
             signal.pthread_kill(self._main_thread, signal.SIGINT)
+
+
+def _in_finalizer(frame: Any) -> bool:
+    """Whether the interrupted code is an object's __del__ (or code it called)."""
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _signature(path: Path) -> tuple[int, int, int] | None:
