@@ -44,12 +44,17 @@ def article_metadata(article: Article) -> dict[str, Any]:
 
 def chunk_id(article_key: str, index: int) -> str:
     """Deterministic: the same position in the same article (Article.key) gets the same id."""
-    return f"{chunk_id_prefix(article_key)}-{index:05d}"
+    return _joined(chunk_id_prefix(article_key), index)
 
 
 def lead_chunk_id(chunk: str) -> str:
     """The id of the first chunk of the article that chunk id `chunk` belongs to."""
-    return f"{chunk.rsplit('-', 1)[0]}-{0:05d}"
+    split = split_chunk_id(chunk)
+    return chunk if split is None else _joined(split[0], 0)
+
+
+def _joined(prefix: str, index: int) -> str:
+    return f"{prefix}-{index:05d}"
 
 
 def chunk_id_prefix(article_key: str) -> str:
@@ -60,7 +65,7 @@ def chunk_id_prefix(article_key: str) -> str:
 def split_chunk_id(cid: str) -> tuple[str, int] | None:
     """(prefix, index) of an id chunk_id() makes; None for any other string."""
     prefix, _, index = cid.rpartition("-")
-    if not prefix or not index.isdigit() or f"{int(index):05d}" != index:
+    if not prefix or not index.isdigit() or _joined(prefix, int(index)) != cid:
         return None
     return prefix, int(index)
 

@@ -402,7 +402,7 @@ class ExtractiveAnswerer:
         measured = [n for n in names if n.term in measured_terms]
         typed = wants in (Wants.NUMBER, Wants.DATE, Wants.PERSON, Wants.PLACE, Wants.NAME)
         does = self._says_verb(question, sentences) if wants is Wants.PERSON else None
-        focus = self._says_focus(question, sentences)
+        focus = self._says_focus(question, wants, sentences)
         speech = asks_what_was_said(question)
         speaker = _speaker_test(question)
         counting = _counting(question, sentences) if wants is Wants.NUMBER else None
@@ -444,14 +444,14 @@ class ExtractiveAnswerer:
         return self._says_word(verb, question, sentences, related=True)
 
     def _says_focus(
-        self, question: str, sentences: list[Sentence]
+        self, question: str, wants: Wants, sentences: list[Sentence]
     ) -> Callable[[Sentence], bool] | None:
         """For a yes/no question about something done that no article speaks of in these
         words ("Has parliament voted on the plan?", and no article says "vote"): whether a
         sentence says it in other words. A related word is not enough ("said" is not
         "voted"); a deed the articles do speak of is left to the score."""
         focus = asked_focus(question)
-        if focus is None and answer_kind(question) in (Wants.ANYTHING, Wants.DEFINITION):
+        if focus is None and wants in (Wants.ANYTHING, Wants.DEFINITION):
             focus = asked_head(question)  # "What rate of return would it earn?": a rate
         if focus is None or any(self._known(t) for t in terms(focus)):
             return None
@@ -611,14 +611,11 @@ def _spoken_by(sentence: Sentence, speaker: Callable[[Token], bool]) -> bool:
         return True
     if reports_speech(sentence.text):
         return False  # someone else speaks here
-    passage = sentence.passage
-    before = [(s, e) for s, e in passage.sentences if passage.start + e <= sentence.start]
-    if not before:
+    previous = _previous(sentence, ())
+    if previous is None:
         return False
-    start, end = before[-1]
-    previous = passage.text[start:end]
-    quoted = sentence.text.lstrip().startswith(_QUOTE_MARKS) or _leaves_quote_open(previous)
-    return quoted and spoken_by(lexicon.tokens(previous), speaker)
+    quoted = sentence.text.lstrip().startswith(_QUOTE_MARKS) or _leaves_quote_open(previous.text)
+    return quoted and spoken_by(lexicon.tokens(previous.text), speaker)
 
 
 _QUOTE_MARKS = ('"', "\u201c")
