@@ -197,6 +197,7 @@ def test_new_chat_is_a_visible_contrasted_button_and_the_footer_ends_cleanly(
     browser: Any, web: Any, viewport: dict[str, int]
 ) -> None:
     for page in open_page(browser, web.url, viewport):
+        page.wait_for_selector("#na-new-chat", state="visible")  # rendered before it is read
         button = page.evaluate(CONTRAST)
         assert button["label"] == "New chat"
         assert button["ratio"] >= 4.5, button  # WCAG AA for its label
