@@ -24,6 +24,7 @@ from assistant.questions import (
     Part,
     Wants,
     answer_kind,
+    asked_category,
     asked_focus,
     asked_head,
     asked_speaker,
@@ -31,6 +32,7 @@ from assistant.questions import (
     asks_what_was_said,
     counted_noun,
     counts,
+    locates_something,
     measure_asked,
     measured_phrase,
     offers_answer,
@@ -40,6 +42,7 @@ from assistant.questions import (
     spoken_by,
     subject_verb,
     without_comparison_frame,
+    without_date_frame,
     without_measure_frame,
     without_naming_frame,
     without_reaction_frame,
@@ -314,10 +317,20 @@ class ExtractiveAnswerer:
         coverages = [cover(sentence) for sentence in sentences]
         said_around = _said_around(sentences, coverages, weights, passage_terms)
         scored = []
+        category = _category_term(question, kind, weights)
         for sentence, similarity, coverage in zip(sentences, dense, coverages, strict=True):
-            covered, said = coverage.covered, coverage.said
-            lexical = said / total
             around = passage_terms[sentence.passage.id]
+            fit = fits(sentence, around)
+            if fit is None:
+                continue
+            covered, said = coverage.covered, coverage.said
+            if (
+                category is not None
+                and category not in coverage.said_terms
+                and _names_instance(sentence, question, kind)
+            ):
+                said += weights[category]  # "at which cities": "at Moscow" names one
+            lexical = said / total
             nearby = sum(w for t, w in weights.items() if t in around) / total
             # What the passage says in other words supports answering, but does not rank:
             # a sentence is chosen for what it and its passage say in the question's words.
@@ -335,9 +348,6 @@ class ExtractiveAnswerer:
                 # Earlier turns rerank, and can only add support: an unrelated turn must not
                 # make a good question fall under the decline threshold.
                 score, strength = blended, max(strength, blended)
-            fit = fits(sentence, around)
-            if fit is None:
-                continue
             score *= fit
             strength *= fit
             if now and not proposes(sentence.text):
@@ -566,11 +576,30 @@ class ExtractiveAnswerer:
 
 def _topic_of(question: str) -> str:
     """The question without the words that only say what kind of answer it wants: a stated
-    figure ("more than half a million"), "how large", "more or less than", "called", "react",
-    "the main points of"."""
+    figure ("more than half a million"), "how large", "what year", "more or less than",
+    "called", "react", "the main points of"."""
     framed = without_comparison_frame(without_stated_figure(without_measure_frame(question)))
+    framed = without_date_frame(framed)
     framed = without_summary_frame(framed)
     return without_reaction_frame(without_naming_frame(framed))
+
+
+def _category_term(question: str, wants: Wants, weights: dict[str, float]) -> str | None:
+    """The weighted term of the category a typed question asks for an instance of ("which
+    cities": "citi"), which a sentence holding an answer of that type says by its instance;
+    None when there is none, or the question does not weigh it."""
+    category = asked_category(question, wants)
+    term = next(iter(terms(category)), None) if category else None
+    return term if term in weights else None
+
+
+def _names_instance(sentence: Sentence, question: str, wants: Wants) -> bool:
+    """Whether a sentence that fits a typed question's kind (a name, a time) says its
+    category by an instance rather than in words: a place where something happens for
+    "which cities" ("at Moscow", not "out of NATO"); any new name or time for the rest."""
+    if wants is Wants.PLACE:
+        return locates_something(sentence.text, question)
+    return True
 
 
 def _speaker_test(question: str) -> Callable[[Token], bool] | None:

@@ -140,6 +140,16 @@ def without_measure_frame(question: str) -> str:
     return " ".join(_HOW_MEASURE.sub("how", question).split())
 
 
+_DATE_FRAME = re.compile(r"\b(?:what|which)\s+(?:date|year|day|month|weekday|time)s?\b", re.I)
+
+
+def without_date_frame(question: str) -> str:
+    """The question without the noun that asks for a time: "What year will the elections be
+    held?" asks when the elections are held, and "six years later" does not say "year" of
+    them."""
+    return " ".join(_DATE_FRAME.sub("when", question).split())
+
+
 def without_comparison_frame(question: str) -> str:
     """The question without the words that only ask for a comparison: "Is that more or less
     than they've got now?" compares figures; "more or less than" names no topic."""
@@ -548,6 +558,28 @@ def asked_head(question: str) -> str | None:
     return noun
 
 
+_CATEGORY = re.compile(
+    r"\b(?:which|what)\s+(?:(?:kind|kinds|sort|sorts|type|types)\s+of\s+)?([a-z-]+)"
+)
+_INSTANCE_KINDS = frozenset({Wants.PERSON, Wants.PLACE, Wants.NAME, Wants.DATE})
+
+
+def asked_category(question: str, wants: Wants) -> str | None:
+    """The noun of "which/what <noun>" in a question that wants a person, place, name or
+    date: the category whose instance answers it ("Firing at which cities would void the
+    guarantee?": "cities", answered by "Moscow"; "What year...?": a date). None for other
+    kinds: "how many cities" is answered by a number, not by a city."""
+    if wants not in _INSTANCE_KINDS:
+        return None
+    found = _CATEGORY.search(" ".join(question.lower().split()))
+    if found is None:
+        return None
+    noun = found.group(1)
+    if noun in STOPWORDS or noun in _FUNCTION_WORDS:
+        return None
+    return noun
+
+
 def asked_focus(question: str) -> str | None:
     """The verb of a yes/no question about something done, which an answer must say (in its
     words or in other words): the participle of "has/was <subject> <participle>...?" ("Has
@@ -818,15 +850,21 @@ def offers_answer(sentence: str, question: str, wants: Wants, measure: Measure) 
         # "What is the date of the election?" is not answered by "within 100 days"
         wanted = _CALENDAR_DATE if _CALENDAR_ASKED.search(question) else _TIME
         return bool(_new_matches(wanted, sentence, question))
-    asked = {t for name in proper_names(question) for t in terms(name)}
     if wants is Wants.PLACE and _WHERE.match(" ".join(question.lower().split())):
         # "Where did they meet?" wants a location: "in Belgium", "to a US-Russian vehicle",
         # not any name ("a deal to suit Moscow").
-        named = [m.group(1) for m in _LOCATED_NAME.finditer(sentence)]
-    else:
-        named = proper_names(sentence)
-        if wants is Wants.PERSON and _names_new_role(sentence, question):
-            return True  # "Who noticed...?": "Several commentators have pointed out..."
+        return locates_something(sentence, question)
+    if wants is Wants.PERSON and _names_new_role(sentence, question):
+        return True  # "Who noticed...?": "Several commentators have pointed out..."
+    asked = {t for name in proper_names(question) for t in terms(name)}
+    return any(_names_something_new(name, asked) for name in proper_names(sentence))
+
+
+def locates_something(sentence: str, question: str) -> bool:
+    """Whether a sentence places something at a name the question does not hold ("fires a
+    missile at Moscow", "held in Belgium"), not merely names one ("out of NATO")."""
+    asked = {t for name in proper_names(question) for t in terms(name)}
+    named = [m.group(1) for m in _LOCATED_NAME.finditer(sentence)]
     return any(_names_something_new(name, asked) for name in named)
 
 

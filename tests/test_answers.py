@@ -620,3 +620,31 @@ def test_a_what_question_about_a_kind_of_thing_no_article_speaks_of_is_declined(
 ) -> None:
     """No article speaks of a rate: the investment's share of profits does not say it."""
     assert assistant.ask(question).refused is not answered
+
+
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [
+        ("Firing at which cities would kill the guarantee?", True),
+        ("Which cities would get new airports under the plan?", False),
+    ],
+)
+def test_the_category_a_question_asks_for_is_said_by_a_place_of_that_kind(
+    assistant: Assistant, question: str, answered: bool
+) -> None:
+    """ "at Moscow or St Petersburg" names the cities asked for; "out of NATO" names no
+    place where anything happens, so it says nothing of "which cities"."""
+    answer = assistant.ask(question)
+    assert answer.refused is not answered, answer.text
+    if answered:
+        assert "Moscow" in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    "question", ["What year will the elections be held?", "On what date will the war end?"]
+)
+def test_the_time_noun_a_question_asks_with_is_not_its_topic(
+    assistant: Assistant, question: str
+) -> None:
+    """ "Six years later" says "year", but not of the elections: no article dates them."""
+    assert assistant.ask(question).refused

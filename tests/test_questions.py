@@ -8,6 +8,7 @@ from assistant.lexicon import default_lexicon
 from assistant.questions import (
     Wants,
     answer_kind,
+    asked_category,
     asked_focus,
     asked_head,
     asked_speaker,
@@ -25,6 +26,7 @@ from assistant.questions import (
     spoken_by,
     subject_verb,
     without_comparison_frame,
+    without_date_frame,
     without_measure_frame,
     without_naming_frame,
     without_stated_figure,
@@ -556,3 +558,31 @@ def test_a_sentence_is_said_by_a_speaker_named_before_its_verb_of_speech(
 )
 def test_the_kind_of_thing_a_what_question_asks_for(question: str, head: str | None) -> None:
     assert asked_head(question) == head
+
+
+@pytest.mark.parametrize(
+    ("question", "wants", "category"),
+    [
+        ("Firing at which cities would void the guarantee?", Wants.PLACE, "cities"),
+        ("Which firm holds the assets?", Wants.NAME, "firm"),
+        ("What kind of official would run it?", Wants.PERSON, "official"),
+        ("How many cities would be handed over?", Wants.NUMBER, None),
+        ("Which is bigger?", Wants.PLACE, None),
+    ],
+)
+def test_the_category_of_an_instance_question(
+    question: str, wants: Wants, category: str | None
+) -> None:
+    assert asked_category(question, wants) == category
+
+
+@pytest.mark.parametrize(
+    ("question", "framed"),
+    [
+        ("What year will the elections be held?", "when will the elections be held?"),
+        ("On which days do they meet?", "On when do they meet?"),
+        ("What happens next year?", "What happens next year?"),
+    ],
+)
+def test_the_time_noun_is_frame(question: str, framed: str) -> None:
+    assert without_date_frame(question) == framed
