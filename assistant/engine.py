@@ -518,7 +518,7 @@ class Assistant:
             notices = [*notices, plan.notice]
         if plan is not None and plan.leads:
             quotes = ix.timeline.lead_quotes(passages)  # about the articles as a whole
-        elif parsed.injection:
+        elif parsed.declined_plainly:
             quotes = []  # it asks to change the rules, not about the articles
         elif len(parsed.parts) > 1:
             quotes = ix.extractive.select_parts(parsed.parts, query.context, passages)
@@ -569,7 +569,7 @@ class Assistant:
         """A decline; when passages come near the question, they are offered under a plain
         label, as reading rather than as an answer (the answer stays refused)."""
         answer = self._decline(question, backend, notices)
-        if not parsed.injection:
+        if not parsed.declined_plainly:
             nearest = ix.extractive.closest(parsed.parts, query.context, passages)
             answer.related = [
                 citation_for(n, s.passage, s.start, s.end) for n, s in enumerate(nearest, start=1)
@@ -728,7 +728,7 @@ def _numbered(passages: list[Passage]) -> str:
 def _reparsed(parsed: ParsedQuestion, text: str) -> ParsedQuestion:
     """The question read again without its time words (its wording as asked kept)."""
     again = parse_question(text)
-    return ParsedQuestion(parsed.original, again.text, again.parts, injection=parsed.injection)
+    return replace(parsed, text=again.text, parts=again.parts)
 
 
 def _leaks(answer: str, window: int = 60) -> bool:

@@ -32,6 +32,7 @@ from assistant.questions import (
     asks_what_was_said,
     counted_noun,
     counts,
+    described_category,
     locates_something,
     measure_asked,
     measured_phrase,
@@ -259,13 +260,17 @@ class ExtractiveAnswerer:
         a passage may name instead. Not when the question speaks of a city ("the population
         of Kyiv" asks about the city, not the government), nor for a demonym ("American
         companies" are not any mention of the United States); a demonym of the corpus's
-        background ("Ukrainians" where most passages name Ukraine) is background itself."""
+        background ("Ukrainians" where most passages name Ukraine) is background itself; nor
+        a name that describes the person or place asked for ("which US president")."""
         lexicon = default_lexicon()
         as_city = bool(set(words(question)) & lexicon.city_words)
+        describing = described_category(question)
         asked = []
         for name in proper_names(question):
             if name.lower() in STOPWORDS or name.lower() in lexicon.compass:
                 continue
+            if set(name.lower().split()) <= describing:
+                continue  # "which US president": the answer's description, not a topic
             groups = {t.entity for t in lexicon.tokens(name) if t.entity is not None}
             entity = None
             if len(groups) == 1 and lexicon.is_demonym(name):

@@ -58,10 +58,17 @@ class ParsedQuestion:
     text: str  # cleaned: what is scored
     parts: tuple[Part, ...]
     injection: bool = False  # it tries to change the rules rather than ask
+    clock: bool = False  # it asks about the present moment ("what time is it in Kyiv?")
 
     @property
     def wants(self) -> Wants:
         return self.parts[0].wants
+
+    @property
+    def declined_plainly(self) -> bool:
+        """Whether no article could answer it, whatever it names: a change of rules, or
+        the time of day."""
+        return self.injection or self.clock
 
 
 _QUESTION_START = (
@@ -176,14 +183,22 @@ _DATE = re.compile(
     r"^(?:is|are|was|were|will|would)\s+there\s+(?:(?:a|an|any)\s+)?(?:\w+\s+)?"
     r"(?:dates?|deadlines?|timetables?|timelines?|time limits?)\b"
 )
+# "which (us) president", "which two european countries": up to two words may describe the
+# category before its noun.
+_DESCRIBED = (
+    r"(?:(?!(?:is|are|was|were|be|would|will|could|can|should|shall|do|does|did|has|have|had|"
+    r"might|may|must)\b)[\w'-]+\s+){0,2}?"
+)
 _PERSON = re.compile(
     r"^(?:and |so |but )?(?:who|whom|whose)\b|"
-    r"\bwhich (?:person|people|official|officials|minister|envoy|leader|president|"
-    r"politician|diplomat|negotiator)\b"
+    rf"\bwhich {_DESCRIBED}(?P<category>person|people|officials?|ministers?|envoys?|leaders?|"
+    r"presidents?|politicians?|diplomats?|negotiators?|commentators?|critics?|analysts?|"
+    r"experts?|spokes(?:man|woman|person)|ambassadors?|lawmakers?)\b"
 )
 _PLACE = re.compile(
-    r"^(?:and |so |but )?where\b|\bwhich (?:country|countries|city|cities|region|regions|"
-    r"territory|territories|place|places|area|areas|state|states)\b|\bin what (?:country|city)\b"
+    r"^(?:and |so |but )?where\b|"
+    rf"\b(?:which|in what) {_DESCRIBED}(?P<category>country|countries|city|cities|regions?|"
+    r"territory|territories|places?|areas?|states?)\b"
 )
 _BODIES = "|".join(re.escape(str(w)) for w in load_table("people")["bodies"])
 _NAME_ASKED = re.compile(
@@ -248,8 +263,25 @@ def parse_question(message: str) -> ParsedQuestion:
     text = clean_question(message)
     parts = tuple(_part(piece, context) for piece, context in _split_parts(text))
     return ParsedQuestion(
-        message, text, parts or (_part(text, ""),), injection=is_injection(message)
+        message,
+        text,
+        parts or (_part(text, ""),),
+        injection=is_injection(message),
+        clock=asks_the_clock(text),
     )
+
+
+def asks_the_clock(question: str) -> bool:
+    """Whether a question asks the time or date of the present moment ("what time is it in
+    Kyiv right now?", data/time_words.yaml), which no article answers."""
+    return bool(_clock().search(" ".join(question.lower().replace("’", "'").split())))
+
+
+@lru_cache(maxsize=1)
+def _clock() -> re.Pattern[str]:
+    phrases = [str(p).lower() for p in load_table("time_words")["clock_questions"]]
+    forms = [re.escape(p).replace("'", "'?") for p in phrases]
+    return re.compile(r"\b(?:" + "|".join(forms) + r")\b")
 
 
 def is_injection(message: str) -> bool:
@@ -571,13 +603,30 @@ def asked_category(question: str, wants: Wants) -> str | None:
     kinds: "how many cities" is answered by a number, not by a city."""
     if wants not in _INSTANCE_KINDS:
         return None
-    found = _CATEGORY.search(" ".join(question.lower().split()))
+    asked = " ".join(question.lower().split())
+    typed = {Wants.PERSON: _PERSON, Wants.PLACE: _PLACE}.get(wants)
+    named = typed.search(asked) if typed is not None else None
+    if named is not None and named.group("category"):
+        return named.group("category")  # "which us president": "president"
+    found = _CATEGORY.search(asked)
     if found is None:
         return None
     noun = found.group(1)
     if noun in STOPWORDS or noun in _FUNCTION_WORDS:
         return None
     return noun
+
+
+def described_category(question: str) -> frozenset[str]:
+    """The words of "which <described> <person or place>" ("which US president": us,
+    president), whose instance answers the question: a name among them ("US") describes
+    the answer (Trump), not a topic a passage must name."""
+    asked = " ".join(question.lower().split())
+    for pattern in (_PERSON, _PLACE):
+        found = pattern.search(asked)
+        if found is not None and found.group("category"):
+            return frozenset(found.group(0).split()[1:])
+    return frozenset()
 
 
 def asked_focus(question: str) -> str | None:
