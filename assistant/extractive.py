@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 
@@ -272,16 +273,20 @@ class ExtractiveAnswerer:
             if set(name.lower().split()) <= describing:
                 continue  # "which US president": the answer's description, not a topic
             groups = {t.entity for t in lexicon.tokens(name) if t.entity is not None}
-            entity = None
+            entity = before = None
             if len(groups) == 1 and lexicon.is_demonym(name):
                 if self._is_background(next(iter(groups))):
                     continue  # "Ukrainians" in articles about Ukraine: the background too
                 if _stands_for_the_state(name, question):
                     entity = f"@{groups.pop()}"  # "the American side": the United States
+                else:
+                    before = _noun_after(name, question)  # "American websites": "US websites"
             elif len(groups) == 1 and not as_city:
                 entity = f"@{groups.pop()}"
+            elif not groups and name.lower() in lexicon.leaders:
+                entity = f"@{lexicon.leaders[name.lower()]}"  # "Putin": the Kremlin's side
             asked += [
-                AskedName(t, entity)
+                AskedName(t, entity, before)
                 for t in terms(name)
                 if self._known(t) and self._idf(t) >= BACKGROUND_IDF
             ]
@@ -669,6 +674,15 @@ def _stands_for_the_state(demonym: str, question: str) -> bool:
     return found is not None and found.group(1).lower() in default_lexicon().state_nouns
 
 
+def _noun_after(demonym: str, question: str) -> str | None:
+    """The stem of the noun a demonym describes in the question ("American websites":
+    "websit"); None when no word follows it."""
+    found = re.search(rf"\b{re.escape(demonym)}\s+([a-z]+)", question, re.I)
+    if found is None or found.group(1).lower() in STOPWORDS:
+        return None
+    return stem(found.group(1).lower())
+
+
 def _counting(question: str, sentences: list[Sentence]) -> set[tuple[str, int]]:
     """For "how many <things>...?": the sentences that count those things, by that word or
     a synonym ("600,000 personnel" for soldiers). Where some do, only they answer: a
@@ -910,6 +924,9 @@ def _spellings(text: str) -> tuple[frozenset[str], frozenset[str]]:
 class AskedName:
     term: str  # "moscow"
     entity: str | None  # "@russia": a passage may name it so instead
+    # "websit" for "American websites": a passage may say "US websites" instead (the entity
+    # by another name before the same noun), though not just any mention of the US
+    before: str | None = None
 
 
 def _mentioned(name: AskedName, held: frozenset[str], text: str) -> bool:
@@ -917,7 +934,19 @@ def _mentioned(name: AskedName, held: frozenset[str], text: str) -> bool:
     another of its names."""
     if any(_same_name(name.term, term) for term in held):
         return True
+    if name.before is not None:
+        return _names_before(text, name.term, name.before)
     return name.entity is not None and name.entity in _concepts(text)
+
+
+def _names_before(text: str, demonym: str, noun: str) -> bool:
+    """Whether a text names the demonym's entity by any of its names right before the noun
+    ("US websites" for "American websites")."""
+    tokens = [t for t in default_lexicon().tokens(text) if not t.punct]
+    entities = {t.entity for t in default_lexicon().tokens(demonym) if t.entity is not None}
+    return any(
+        first.entity in entities and stem(second.raw) == noun for first, second in pairwise(tokens)
+    )
 
 
 def _names_in_passage(names: Sequence[AskedName], passage: Passage, held: frozenset[str]) -> bool:

@@ -106,6 +106,7 @@ class Lexicon:
         self.city_words = frozenset(w.lower() for w in aliases.get("city_words", []))
         self.compass = frozenset(str(w).lower() for w in aliases.get("compass", []))
         self.state_nouns = frozenset(str(w).lower() for w in aliases.get("state_nouns", []))
+        self.leaders = {str(k).lower(): str(v) for k, v in aliases.get("leaders", {}).items()}
         self.places = frozenset(p.lower() for p in aliases.get("places", []))
         self.entity_words = frozenset(
             w.lower() for members in aliases["groups"].values() for m in members for w in m.split()

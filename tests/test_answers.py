@@ -677,3 +677,28 @@ def test_who_questions_in_readers_words(assistant: Assistant, question: str, exp
     answer = assistant.ask(question)
     assert not answer.refused, answer.text
     assert expected in answer.text, answer.text
+
+
+def test_a_leader_asked_about_is_met_by_a_passage_about_their_side(assistant: Assistant) -> None:
+    """The passage says "the Kremlin", not "Putin"; it is still about his side."""
+    answer = assistant.ask(
+        "why might freezing the southern front actually be a headache for putin?"
+    )
+    assert not answer.refused, answer.text
+    assert "front" in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [
+        ("when did the details first pop up on american websites?", True),  # "US websites"
+        ("Which American companies would get the reconstruction contracts?", False),
+    ],
+)
+def test_a_demonym_before_a_noun_is_met_by_the_country_before_the_same_noun(
+    assistant: Assistant, question: str, answered: bool
+) -> None:
+    answer = assistant.ask(question)
+    assert answer.refused is not answered, answer.text
+    if answered:
+        assert "Thursday" in answer.text, answer.text
