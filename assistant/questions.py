@@ -190,7 +190,7 @@ _DESCRIBED = (
     r"might|may|must)\b)[\w'-]+\s+){0,2}?"
 )
 _PERSON = re.compile(
-    r"^(?:and |so |but )?(?:who|whom|whose)\b|"
+    r"(?:^|[,;:]\s*)(?:and |so |but )?(?:who|whom|whose)\b|"
     rf"\bwhich {_DESCRIBED}(?P<category>person|people|officials?|ministers?|envoys?|leaders?|"
     r"presidents?|politicians?|diplomats?|negotiators?|commentators?|critics?|analysts?|"
     r"experts?|spokes(?:man|woman|person)|ambassadors?|lawmakers?)\b"

@@ -702,3 +702,27 @@ def test_a_demonym_before_a_noun_is_met_by_the_country_before_the_same_noun(
     assert answer.refused is not answered, answer.text
     if answered:
         assert "Thursday" in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("besides the EU, who else said they hadn't officially laid eyes on it?", "ministry"),
+        ("why might freezing the southern front actually be a headache for putin?", "annex"),
+        (
+            "what's the troop ceiling in the draft, and does kyiv's envoy at the UN go along"
+            " with caps like that?",
+            "600,000",
+        ),
+    ],
+)
+def test_idioms_in_the_synonym_table(assistant: Assistant, question: str, expected: str) -> None:
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.text
+    assert expected in answer.text, answer.text
+
+
+def test_a_cap_is_not_anything_held(assistant: Assistant) -> None:
+    """ "largely held by Euroclear" says nothing of a cap."""
+    answer = assistant.ask("does the plan also cap how big russia's own army can be?")
+    assert all("Euroclear" not in c.quote for c in answer.citations), answer.text

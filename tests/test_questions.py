@@ -631,3 +631,7 @@ def test_notes_that_retire_the_articles_are_injections(message: str) -> None:
 def test_a_name_that_describes_the_person_asked_for_is_part_of_the_category() -> None:
     assert described_category("Which US president tried it?") == {"us", "president"}
     assert described_category("What did the US president say?") == frozenset()
+
+
+def test_who_after_a_leading_phrase_asks_for_a_person() -> None:
+    assert answer_kind("besides the EU, who else said they had not seen it?") == Wants.PERSON
