@@ -380,7 +380,17 @@ def leans_on_history(question: str) -> bool:
 # -- cleaning ------------------------------------------------------------------------
 
 
+# The header lines of a forwarded or quoted e-mail ("---------- Forwarded message ---------",
+# "From: Dad", "Subject: that ukraine plan"), and lines drawn with dashes or underscores.
+_MAIL_HEADER = re.compile(
+    r"^[ \t>]*(?:[-_=*]{3,}[ \t]*(?:(?:begin )?forwarded message|original message)?[ \t:]*"
+    r"[-_=*]*|(?:from|to|cc|bcc|subject|date|sent|reply-to)[ \t]*:.*)[ \t]*$",
+    re.I | re.M,
+)
+
+
 def _without_markup(text: str) -> str:
+    text = _MAIL_HEADER.sub(" ", text)
     text = _MARKUP.sub(" ", text)
     text = _EMPHASIS.sub(r"\1", text)
     text = "".join(" " if _is_symbol(ch) else ch for ch in text)
@@ -454,7 +464,13 @@ def _keep_questions(text: str) -> str:
     if len(sentences) < 2:
         return text
     asking = [s for s in sentences if s.endswith("?") or _starts_a_question(s)]
-    return " ".join(asking) if asking else text
+    asked = [s for s in asking if not _points_at_a_question(s)]  # "answer the question above"
+    return " ".join(asked or asking) if asking else text
+
+
+def _points_at_a_question(sentence: str) -> bool:
+    lowered = sentence.lower()
+    return any(str(p) in lowered for p in load_table("wrappers")["pointers"])
 
 
 def _starts_a_question(sentence: str) -> bool:

@@ -726,3 +726,13 @@ def test_a_cap_is_not_anything_held(assistant: Assistant) -> None:
     """ "largely held by Euroclear" says nothing of a cap."""
     answer = assistant.ask("does the plan also cap how big russia's own army can be?")
     assert all("Euroclear" not in c.quote for c in answer.citations), answer.text
+
+
+def test_a_forwarded_question_is_answered(assistant: Assistant) -> None:
+    answer = assistant.ask(
+        "---------- Forwarded message ---------\nFrom: Dad\nSubject: that ukraine plan\n\n"
+        "where are european warplanes going to be parked??\n\n----------\n"
+        "can you answer my dad's question above"
+    )
+    assert not answer.refused, answer.text
+    assert "Poland" in answer.text, answer.text

@@ -635,3 +635,20 @@ def test_a_name_that_describes_the_person_asked_for_is_part_of_the_category() ->
 
 def test_who_after_a_leading_phrase_asks_for_a_person() -> None:
     assert answer_kind("besides the EU, who else said they had not seen it?") == Wants.PERSON
+
+
+@pytest.mark.parametrize(
+    ("message", "cleaned"),
+    [
+        (
+            "---------- Forwarded message ---------\nFrom: Dad\nSubject: that plan\n\n"
+            "where are the jets going??\n\n----------\ncan you answer my dad's question above",
+            "where are the jets going?",
+        ),
+        ("> From: Anna\n> Sent: Monday\nwho wrote the plan?", "who wrote the plan?"),
+    ],
+)
+def test_forwarded_mail_headers_and_pointers_to_the_question_are_not_the_question(
+    message: str, cleaned: str
+) -> None:
+    assert clean_question(message) == cleaned
