@@ -736,3 +736,9 @@ def test_a_forwarded_question_is_answered(assistant: Assistant) -> None:
     )
     assert not answer.refused, answer.text
     assert "Poland" in answer.text, answer.text
+
+
+def test_a_cooked_up_deal_is_a_stitch_up(assistant: Assistant) -> None:
+    answer = assistant.ask("why are people whispering that this was cooked up to suit moscow?")
+    assert not answer.refused, answer.text
+    assert "Dmitriev" in answer.text, answer.text
