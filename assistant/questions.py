@@ -125,10 +125,28 @@ _STATED_FIGURE = re.compile(
 )
 
 
+# A yes/no question about a stated span of time: "was he there for like a whole week?" is
+# settled by the span the articles give ("up to three days").
+_STATED_SPAN = re.compile(
+    r"\bfor\s+(?:(?:like|about|around|nearly|almost|roughly|over|at\s+least|more\s+than|"
+    r"less\s+than)\s+)?(?P<figure>(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"\d+)\s+(?:(?:whole|full|entire|couple\s+of)\s+)?(?:hour|day|week|month|year)s?)\b",
+    re.I,
+)
+
+
+def states_a_span(question: str) -> bool:
+    """Whether a yes/no question asks about a span of time it states ("for a whole week?")."""
+    asked = " ".join(question.lower().split())
+    return bool(_AUXILIARY.match(asked) and _STATED_SPAN.search(asked))
+
+
 def without_stated_figure(question: str) -> str:
     """The question without the figure it compares against: "Can Ukraine keep more than half
-    a million soldiers?" asks about soldiers, whatever the figure."""
+    a million soldiers?" asks about soldiers, whatever the figure; "for a whole week" too."""
     found = _STATED_FIGURE.search(question)
+    if found is None and states_a_span(question):
+        found = _STATED_SPAN.search(question)
     if found is None:
         return question
     return " ".join((question[: found.start("figure")] + question[found.end("figure") :]).split())
@@ -351,6 +369,8 @@ def answer_kind(question: str) -> Wants:
     for pattern, kind in checks:
         if pattern.search(asked):
             return kind
+    if states_a_span(asked):
+        return Wants.NUMBER  # "was he there for a whole week?": the span settles it
     if _SUMMARY.search(asked):
         return Wants.SUMMARY
     if _OVERVIEW.search(asked):
@@ -663,10 +683,13 @@ def asked_focus(question: str) -> str | None:
             framing = _frames_a_verb(following[i + 1 : i + 3])  # allowed/supposed to ...
             if framing or word in light or word in STOPWORDS:
                 return None
+            if following[i + 1 : i + 2] and following[i + 1] in _PARTICLES:
+                return None  # "holed up", "tied up": the phrase, not the verb, says the deed
             return word
     return None
 
 
+_PARTICLES = frozenset("up out off down over away back around".split())
 _DETERMINERS = frozenset(
     "the a an this that these those its their his her any some all our my your".split()
 )

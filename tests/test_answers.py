@@ -742,3 +742,18 @@ def test_a_cooked_up_deal_is_a_stitch_up(assistant: Assistant) -> None:
     answer = assistant.ask("why are people whispering that this was cooked up to suit moscow?")
     assert not answer.refused, answer.text
     assert "Dmitriev" in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("was dmitriev holed up with witkoff for like a whole week?", "three days"),
+        ("has moscow eased off its objections to ukraine joining the eu lately?", "softened"),
+    ],
+)
+def test_yes_no_questions_settled_in_other_words(
+    assistant: Assistant, question: str, expected: str
+) -> None:
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.text
+    assert expected in answer.text, answer.text

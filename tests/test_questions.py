@@ -652,3 +652,32 @@ def test_forwarded_mail_headers_and_pointers_to_the_question_are_not_the_questio
     message: str, cleaned: str
 ) -> None:
     assert clean_question(message) == cleaned
+
+
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        ("Has parliament voted on the plan?", "voted"),
+        ("was dmitriev holed up with witkoff?", None),
+        ("has moscow eased off its objections?", None),
+    ],
+)
+def test_a_phrasal_verb_is_not_judged_by_its_verb_alone(question: str, focus: str | None) -> None:
+    assert asked_focus(question) == focus
+
+
+@pytest.mark.parametrize(
+    ("question", "wants", "topic"),
+    [
+        (
+            "was dmitriev with witkoff for like a whole week?",
+            Wants.NUMBER,
+            "was dmitriev with witkoff for like ?",
+        ),
+        ("did the talks last for two days?", Wants.NUMBER, "did the talks last for ?"),
+        ("who ran it for a year?", Wants.PERSON, "who ran it for a year?"),
+    ],
+)
+def test_a_yes_no_question_about_a_stated_span(question: str, wants: Wants, topic: str) -> None:
+    assert answer_kind(question) == wants
+    assert without_stated_figure(question) == topic
