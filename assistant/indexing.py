@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.ahead import ChunksAhead
 from assistant.chunking import Chunk, article_metadata, chunk_article, chunk_id
 from assistant.corpus import (
     Article,
@@ -194,20 +195,32 @@ class Indexer:
             timeout=self._settings.ingest_lock_timeout,
             on_wait=log.warning,
         ):
-            self._reopen_store_unless_as_left()
-            self._left = ""
+            # Before the store is opened: the child must be forked before chromadb loads.
+            ahead = (
+                ChunksAhead.start(selection.articles, chunk_tokens=self._settings.chunk_tokens)
+                if self._settings.ingest_chunk_ahead
+                else None
+            )
             try:
-                report = self._ingest(selection, rebuild=rebuild, progress=progress)
-            except DamagedIndexError as exc:
-                if not rebuild or self._settings.chroma_url:
-                    raise
-                moved = self._store.move_aside()
-                log.warning(
-                    "%s; moved it to %s and building a fresh one",
-                    str(exc).split("; run `", 1)[0],
-                    moved,
-                )
-                report = self._ingest(selection, rebuild=True, progress=progress)
+                self._reopen_store_unless_as_left()
+                self._left = ""
+                try:
+                    report = self._ingest(
+                        selection, rebuild=rebuild, progress=progress, ahead=ahead
+                    )
+                except DamagedIndexError as exc:
+                    if not rebuild or self._settings.chroma_url:
+                        raise
+                    moved = self._store.move_aside()
+                    log.warning(
+                        "%s; moved it to %s and building a fresh one",
+                        str(exc).split("; run `", 1)[0],
+                        moved,
+                    )
+                    report = self._ingest(selection, rebuild=True, progress=progress, ahead=ahead)
+            finally:
+                if ahead is not None:
+                    ahead.close()
         report.seconds = time.perf_counter() - started
         return report
 
@@ -222,7 +235,14 @@ class Indexer:
         if not self._left or self._store.refresh().marker != self._left:
             self._store.reconnect()
 
-    def _ingest(self, selection: _Selection, *, rebuild: bool, progress: Progress) -> IngestReport:
+    def _ingest(
+        self,
+        selection: _Selection,
+        *,
+        rebuild: bool,
+        progress: Progress,
+        ahead: ChunksAhead | None = None,
+    ) -> IngestReport:
         report = IngestReport()
         if rebuild:
             self._store.drop()
@@ -253,7 +273,7 @@ class Indexer:
         # The first batch (all of a small ingest) is chunked and embedded before the store is
         # touched: any use of it waits for the vector index to load (ChunkStore.load_ahead),
         # and llama-index's import (~1.3 s) can go on meanwhile.
-        batches = _first_ready(self._prepared(todo))
+        batches = _first_ready(self._prepared(todo, ahead=ahead))
         marker = ""
         if todo or gone:
             keywords.forget_store_version()
@@ -513,15 +533,19 @@ class Indexer:
             done += len(batch.articles)
             progress("articles", done, articles)
 
-    def _prepared(self, articles: list[Article]) -> Iterator[PreparedBatch]:
-        """Batches ready to store: prepared in a worker process when that pays off."""
+    def _prepared(
+        self, articles: list[Article], *, ahead: ChunksAhead | None
+    ) -> Iterator[PreparedBatch]:
+        """Batches ready to store: prepared in a worker process when that pays off, with
+        the chunks cut ahead in a child when there is one."""
         options = PrepareOptions(
             chunk_tokens=self._settings.chunk_tokens, batch_chunks=WRITE_BATCH_CHUNKS
         )
         if _worth_a_worker(articles, self._embedder):
             model = self._embedder.model
             return prepared_in_worker(articles, options, model)
-        return prepare_batches(articles, options, self._embedder.embed)
+        chunker = ahead.chunk if ahead is not None else chunk_article
+        return prepare_batches(articles, options, self._embedder.embed, chunker=chunker)
 
     def _store_batch(self, batch: PreparedBatch, *, fresh: bool) -> None:
         """Write chunk 0 of each article last: its hash marks the article complete.
@@ -663,12 +687,15 @@ def prepare_batches(
     articles: Sequence[Article],
     options: PrepareOptions,
     embed: Callable[[list[str]], np.ndarray],
+    *,
+    chunker: Callable[..., list[Chunk]] = chunk_article,
 ) -> Iterator[PreparedBatch]:
-    """Chunk and embed articles, in batches of about options.batch_chunks chunks."""
+    """Chunk and embed articles, in batches of about options.batch_chunks chunks; `chunker`
+    cuts an article as chunk_article() does (ChunksAhead.chunk: cut in a child already)."""
     pending: list[tuple[Chunk, int]] = []
     sources: list[tuple[str, int]] = []
     for article in articles:
-        chunks = chunk_article(article, chunk_tokens=options.chunk_tokens)
+        chunks = chunker(article, chunk_tokens=options.chunk_tokens)
         pending.extend((chunk, len(chunks)) for chunk in chunks)
         sources.append((article.key, len(chunks)))
         if len(pending) >= options.batch_chunks:

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     candidate_k: int = Field(default=30, ge=1, le=500)
     context_chars: int = Field(default=4000, ge=200)
     chunk_tokens: int = Field(default=80, ge=16)
+    # A small ingest cuts its articles into chunks in a forked child while the store opens
+    # (assistant/ahead.py); off: in the ingesting process, one step after the other.
+    ingest_chunk_ahead: bool = True
     max_sentences: int = Field(default=4, ge=1, le=8)
     min_support: float = Field(default=0.336, ge=0, le=1)
     max_question_chars: int = Field(default=2000, ge=10)
