@@ -510,6 +510,7 @@ def _leading_patterns() -> tuple[re.Pattern[str], ...]:
     thanks = _alternatives(table["thanks"])
     intro = _alternatives(table["asker_intros"], name=True)
     frame = _alternatives(table["frames"] + table["topic_switches"])
+    aside = _alternatives(table["asides"])
     return (
         re.compile(
             rf"^(?:{greeting})(?:\s+(?:{addressee}|{_NAME}))?(?:\s+from\s+{_NAME})?"
@@ -519,6 +520,7 @@ def _leading_patterns() -> tuple[re.Pattern[str], ...]:
         re.compile(rf"^(?:{thanks})(?:\s+(?:{addressee}|{_NAME}))?{_PUNCT}", re.I),
         re.compile(rf"^(?:{intro}){_PUNCT}", re.I),
         re.compile(rf"^(?:{frame})(?:{_PUNCT}|\s+)", re.I),
+        re.compile(rf"^(?:{aside})\s*[-:\u2014\u2013]+\s*", re.I),
     )
 
 

@@ -681,3 +681,18 @@ def test_a_phrasal_verb_is_not_judged_by_its_verb_alone(question: str, focus: st
 def test_a_yes_no_question_about_a_stated_span(question: str, wants: Wants, topic: str) -> None:
     assert answer_kind(question) == wants
     assert without_stated_figure(question) == topic
+
+
+@pytest.mark.parametrize(
+    ("message", "cleaned"),
+    [
+        (
+            "whats the deal - why might the money not be enough?",
+            "Why might the money not be enough?",
+        ),
+        ("quick one: who wrote the plan?", "Who wrote the plan?"),
+        ("what's the deal with crimea?", "About crimea?"),  # a frame of its topic, kept
+    ],
+)
+def test_an_aside_before_a_dash_or_colon_is_not_the_question(message: str, cleaned: str) -> None:
+    assert clean_question(message) == cleaned
