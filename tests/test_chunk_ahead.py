@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -71,30 +72,24 @@ def test_chunks_cut_ahead_in_a_child_are_the_chunks_cut_in_process(tmp_path: Pat
     assert ahead == here
 
 
-def test_without_the_childs_chunks_the_article_is_chunked_here(tmp_path: Path) -> None:
-    """A child that died before it wrote anything: the chunks are cut in this process."""
+@pytest.fixture
+def silent_child() -> Iterator[ChunksAhead]:
+    """A ChunksAhead whose child exited before it wrote anything."""
     reader, writer = os.pipe()
     os.close(writer)
     child = subprocess.Popen(["true"])
     ahead = ChunksAhead(child.pid, reader, chunk_tokens=80)
-    article = load_corpus([SOURCES]).articles[0]
     try:
-        assert ahead.chunk(article, chunk_tokens=80) == chunk_article(article, chunk_tokens=80)
+        yield ahead
     finally:
         ahead.close()
         child.wait()
 
 
-@pytest.mark.parametrize("chunk_tokens", [40])
-def test_chunks_asked_at_another_size_are_cut_here(tmp_path: Path, chunk_tokens: int) -> None:
-    reader, writer = os.pipe()
-    os.close(writer)
-    child = subprocess.Popen(["true"])
-    ahead = ChunksAhead(child.pid, reader, chunk_tokens=80)
+@pytest.mark.parametrize("chunk_tokens", [80, 40])  # 40: another size than the child's
+def test_without_the_childs_chunks_the_article_is_chunked_here(
+    silent_child: ChunksAhead, chunk_tokens: int
+) -> None:
     article = load_corpus([SOURCES]).articles[0]
-    try:
-        cut = ahead.chunk(article, chunk_tokens=chunk_tokens)
-        assert cut == chunk_article(article, chunk_tokens=chunk_tokens)
-    finally:
-        ahead.close()
-        child.wait()
+    cut = silent_child.chunk(article, chunk_tokens=chunk_tokens)
+    assert cut == chunk_article(article, chunk_tokens=chunk_tokens)
