@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.store import ChunkStore
+from assistant.store import ChunkStore, forget_embedded
 from tests.fakes.openai_server import FakeOpenAIServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +56,22 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture(autouse=True)
+def release_embedded_stores(tmp_path: Path) -> Iterator[None]:
+    """After each test, stop chromadb's in-process copies of the stores it made under its
+    tmp_path: chromadb keeps every embedded store it opened, with ~11 open files each, for
+    the life of the process, and past 1,024 open files pexpect's select() fails in the
+    terminal tests."""
+    yield
+    if "chromadb" not in sys.modules:
+        return
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    for key in list(SharedSystemClient._identifier_to_system):
+        if Path(key).is_relative_to(tmp_path):
+            forget_embedded(Path(key))
 
 
 class CountingStore(ChunkStore):
