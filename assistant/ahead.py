@@ -23,7 +23,7 @@ import threading
 from collections.abc import Sequence
 from contextlib import suppress
 
-from assistant.chunking import Chunk, chunk_article, chunk_id
+from assistant.chunking import Chunk, chunk_article, chunk_spans, chunks_at
 from assistant.corpus import Article
 
 log = logging.getLogger(__name__)
@@ -58,10 +58,7 @@ class ChunksAhead:
         spans = self._received().get(article.key) if chunk_tokens == self._chunk_tokens else None
         if spans is None:
             return chunk_article(article, chunk_tokens=chunk_tokens)
-        return [
-            Chunk(id=chunk_id(article.key, i), article=article, index=i, start=s, end=e)
-            for i, (s, e) in enumerate(spans)
-        ]
+        return chunks_at(article, spans)
 
     def close(self) -> None:
         """Stop the child if it still runs, and reap it."""
@@ -102,12 +99,7 @@ def _chunk_in_child(articles: list[Article], chunk_tokens: int, writer: int) -> 
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        spans = {
-            article.key: [
-                (c.start, c.end) for c in chunk_article(article, chunk_tokens=chunk_tokens)
-            ]
-            for article in articles
-        }
+        spans = {a.key: chunk_spans(a, chunk_tokens=chunk_tokens) for a in articles}
         with os.fdopen(writer, "wb") as pipe:
             pipe.write(pickle.dumps(spans, protocol=pickle.HIGHEST_PROTOCOL))
         status = 0

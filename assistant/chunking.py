@@ -86,11 +86,16 @@ def sentence_splitter(chunk_tokens: int):  # type: ignore[no-untyped-def]
 
 def chunk_article(article: Article, *, chunk_tokens: int) -> list[Chunk]:
     """Split the body with llama-index's SentenceSplitter and keep each chunk's span."""
+    return chunks_at(article, chunk_spans(article, chunk_tokens=chunk_tokens))
+
+
+def chunk_spans(article: Article, *, chunk_tokens: int) -> list[tuple[int, int]]:
+    """Where chunk_article() cuts the article: each chunk's (start, end) in its text."""
     from llama_index.core import Document
 
     body = article.body
     nodes = sentence_splitter(chunk_tokens).get_nodes_from_documents([Document(text=body)])
-    chunks: list[Chunk] = []
+    spans: list[tuple[int, int]] = []
     cursor = 0
     for node in nodes:
         text = node.get_content()
@@ -100,16 +105,16 @@ def chunk_article(article: Article, *, chunk_tokens: int) -> list[Chunk]:
         if start < 0:
             continue
         cursor = start + len(text)
-        chunks.append(
-            Chunk(
-                id=chunk_id(article.key, len(chunks)),
-                article=article,
-                index=len(chunks),
-                start=article.body_start + start,
-                end=article.body_start + start + len(text),
-            )
-        )
-    return chunks
+        spans.append((article.body_start + start, article.body_start + start + len(text)))
+    return spans
+
+
+def chunks_at(article: Article, spans: list[tuple[int, int]]) -> list[Chunk]:
+    """The article's chunks at those spans (chunk_spans), numbered in order."""
+    return [
+        Chunk(id=chunk_id(article.key, i), article=article, index=i, start=start, end=end)
+        for i, (start, end) in enumerate(spans)
+    ]
 
 
 def parse_sentence_spans(meta: dict[str, Any]) -> list[tuple[int, int]]:
