@@ -279,8 +279,8 @@ class ExtractiveAnswerer:
                     continue  # "Ukrainians" in articles about Ukraine: the background too
                 if _stands_for_the_state(name, question):
                     entity = f"@{groups.pop()}"  # "the American side": the United States
-                else:
-                    before = _noun_after(name, question)  # "American websites": "US websites"
+                elif (before := _noun_after(name, question)) is not None:
+                    entity = f"@{groups.pop()}"  # "American websites": only "US websites"
             elif len(groups) == 1 and not as_city:
                 entity = f"@{groups.pop()}"
             elif not groups and name.lower() in lexicon.leaders:
@@ -670,17 +670,20 @@ def _stands_for_the_state(demonym: str, question: str) -> bool:
     """Whether a demonym names its country's state by the noun after it ("the American side",
     "Russian officials": aliases.yaml state_nouns), not its people or firms ("American
     companies" are not the United States)."""
-    found = re.search(rf"\b{re.escape(demonym)}\s+([a-z]+)", question, re.I)
-    return found is not None and found.group(1).lower() in default_lexicon().state_nouns
+    return _word_after(demonym, question) in default_lexicon().state_nouns
 
 
 def _noun_after(demonym: str, question: str) -> str | None:
     """The stem of the noun a demonym describes in the question ("American websites":
     "websit"); None when no word follows it."""
-    found = re.search(rf"\b{re.escape(demonym)}\s+([a-z]+)", question, re.I)
-    if found is None or found.group(1).lower() in STOPWORDS:
-        return None
-    return stem(found.group(1).lower())
+    word = _word_after(demonym, question)
+    return None if word is None or word in STOPWORDS else stem(word)
+
+
+def _word_after(name: str, question: str) -> str | None:
+    """The word right after a name in the question, lower-cased; None when none follows."""
+    found = re.search(rf"\b{re.escape(name)}\s+([a-z]+)", question, re.I)
+    return found.group(1).lower() if found is not None else None
 
 
 def _counting(question: str, sentences: list[Sentence]) -> set[tuple[str, int]]:
@@ -924,8 +927,8 @@ def _spellings(text: str) -> tuple[frozenset[str], frozenset[str]]:
 class AskedName:
     term: str  # "moscow"
     entity: str | None  # "@russia": a passage may name it so instead
-    # "websit" for "American websites": a passage may say "US websites" instead (the entity
-    # by another name before the same noun), though not just any mention of the US
+    # "websit" for "American websites": the entity counts only by another of its names
+    # before the same noun ("US websites"), not as just any mention of the US
     before: str | None = None
 
 
@@ -934,18 +937,18 @@ def _mentioned(name: AskedName, held: frozenset[str], text: str) -> bool:
     another of its names."""
     if any(_same_name(name.term, term) for term in held):
         return True
-    if name.before is not None:
-        return _names_before(text, name.term, name.before)
+    if name.entity is not None and name.before is not None:
+        return _names_before(text, name.entity, name.before)
     return name.entity is not None and name.entity in _concepts(text)
 
 
-def _names_before(text: str, demonym: str, noun: str) -> bool:
-    """Whether a text names the demonym's entity by any of its names right before the noun
-    ("US websites" for "American websites")."""
+def _names_before(text: str, entity: str, noun: str) -> bool:
+    """Whether a text names the entity ("@united-states") by any of its names right before
+    the noun ("US websites" for "American websites")."""
     tokens = [t for t in default_lexicon().tokens(text) if not t.punct]
-    entities = {t.entity for t in default_lexicon().tokens(demonym) if t.entity is not None}
     return any(
-        first.entity in entities and stem(second.raw) == noun for first, second in pairwise(tokens)
+        f"@{first.entity}" == entity and stem(second.raw) == noun
+        for first, second in pairwise(tokens)
     )
 
 

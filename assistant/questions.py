@@ -643,8 +643,8 @@ def asked_category(question: str, wants: Wants) -> str | None:
         return None
     asked = " ".join(question.lower().split())
     typed = {Wants.PERSON: _PERSON, Wants.PLACE: _PLACE}.get(wants)
-    named = typed.search(asked) if typed is not None else None
-    if named is not None and named.group("category"):
+    named = _typed_category(asked, (typed,) if typed is not None else ())
+    if named is not None:
         return named.group("category")  # "which us president": "president"
     found = _CATEGORY.search(asked)
     if found is None:
@@ -659,12 +659,17 @@ def described_category(question: str) -> frozenset[str]:
     """The words of "which <described> <person or place>" ("which US president": us,
     president), whose instance answers the question: a name among them ("US") describes
     the answer (Trump), not a topic a passage must name."""
-    asked = " ".join(question.lower().split())
-    for pattern in (_PERSON, _PLACE):
+    named = _typed_category(" ".join(question.lower().split()), (_PERSON, _PLACE))
+    return frozenset(named.group(0).split()[1:]) if named is not None else frozenset()
+
+
+def _typed_category(asked: str, patterns: Sequence[re.Pattern[str]]) -> re.Match[str] | None:
+    """The first "which <described> <category>" of the patterns (_PERSON, _PLACE) found."""
+    for pattern in patterns:
         found = pattern.search(asked)
         if found is not None and found.group("category"):
-            return frozenset(found.group(0).split()[1:])
-    return frozenset()
+            return found
+    return None
 
 
 def asked_focus(question: str) -> str | None:
