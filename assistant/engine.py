@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import re
+import sqlite3
 import threading
 import time
 import weakref
@@ -93,6 +94,7 @@ class _Index:
     info: CorpusInfo
     store: ChunkStore
     probe: ChunkStore  # reads the store's version for refresh(); never used by a question
+    keywords: LexicalIndex  # the keyword index (read live: see Assistant._keywords_ahead)
     timeline: Timeline
     retriever: HybridRetriever
     extractive: ExtractiveAnswerer
@@ -117,6 +119,7 @@ class Assistant:
         self._chat = chat_model
         self._index = self._index_of(store, lexical, store.info().version)
         self._checked_at = time.monotonic()
+        self._keywords_seen = self._index.version  # the keyword index's version, last check
         self._refreshing = threading.Lock()
         self._retired: list[weakref.ref[_Index]] = []  # replaced, maybe still in use
         self._retired_lock = threading.Lock()
@@ -147,6 +150,7 @@ class Assistant:
             info=info,
             store=store,
             probe=ChunkStore(settings=self.settings, client=store.client),
+            keywords=lexical,
             timeline=timeline,
             retriever=HybridRetriever(
                 store=store,
@@ -251,7 +255,8 @@ class Assistant:
     def refresh(self, *, force: bool = False) -> bool:
         """Answer from the index as it is now, if it changed; True when it did.
 
-        At most once per `refresh_interval` seconds (unless forced) this reads the store's
+        At most once per `refresh_interval` seconds (unless forced), or as soon as the
+        keyword index records a newer ingest (_keywords_ahead), this reads the store's
         version: one small read of the collection's metadata (an HTTP request to a Chroma
         server). When an ingest, in this process, another one or on another host, has
         finished since, the whole _Index is replaced: a fresh copy of the embedded store
@@ -265,7 +270,8 @@ class Assistant:
         force a check: then they wait for it. A failure is logged, and the current index
         kept.
         """
-        if not force and time.monotonic() - self._checked_at < self.settings.refresh_interval:
+        due = time.monotonic() - self._checked_at >= self.settings.refresh_interval
+        if not (force or due or self._keywords_ahead()):
             return False
         # Forced, wait for a check under way in another thread (it may be swapping in just
         # what the caller is after); otherwise leave it to that thread.
@@ -273,11 +279,30 @@ class Assistant:
             return False
         try:
             self._checked_at = time.monotonic()
+            self._keywords_seen = self._keywords_version()
             changed = self._follow_store()
         finally:
             self._refreshing.release()
         self._free_retired()
         return changed
+
+    def _keywords_version(self) -> str:
+        """The store version the keyword index records now ("" while an ingest writes it)."""
+        try:
+            return self._index.keywords.store_version
+        except sqlite3.Error as exc:
+            log.debug("could not read the keyword index's version: %s", exc)
+            return ""
+
+    def _keywords_ahead(self) -> bool:
+        """An ingest into this data directory finished since the last check: the keyword
+        index (one file, read live by every process) records another store version than the
+        one questions are answered from. Its searches already find the new articles, so the
+        check is not left to the interval: the vector index and the corpus info follow at
+        once. One small read of the keyword index; a version already checked (a swap that
+        failed) waits for the interval."""
+        recorded = self._keywords_version()
+        return bool(recorded) and recorded not in (self._index.version, self._keywords_seen)
 
     def _follow_store(self) -> bool:
         current = self._index
