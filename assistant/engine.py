@@ -440,8 +440,8 @@ class Assistant:
 
     def _with_provenance(self, ix: _Index, passages: list[Passage]) -> list[Passage]:
         """Each passage with its article's url, author and path inside its corpus folder,
-        from the stored metadata, where retrieval left them out (a reader is shown these,
-        never a server path)."""
+        from the stored metadata, where its passage lacks them (passage_from fills them from
+        the chunk it read; a reader is shown these, never a server path)."""
         missing = [p.id for p in passages if not p.corpus_path]
         if not missing:
             return passages

@@ -21,6 +21,7 @@ from assistant.chunking import parse_sentence_spans
 from assistant.embeddings import Embedder
 from assistant.lexical import LexicalIndex
 from assistant.lexicon import default_lexicon
+from assistant.provenance import corpus_path
 from assistant.store import ChunkStore, StoredChunk
 from assistant.text import normalise, terms
 
@@ -172,7 +173,8 @@ class HybridRetriever:
 
 
 def passage_from(chunk: StoredChunk, score: float) -> Passage:
-    """A stored chunk as a passage, with its article's metadata (assistant.dates keys)."""
+    """A stored chunk as a passage, with its article's metadata (assistant.dates keys) and
+    where readers find it (url, author, path inside its corpus folder)."""
     meta = chunk.metadata
     return Passage(
         id=chunk.id,
@@ -186,4 +188,7 @@ def passage_from(chunk: StoredChunk, score: float) -> Passage:
         sentences=tuple(parse_sentence_spans(meta)),
         published=str(meta.get("published", "")),
         date_source=str(meta.get("date_source", "")),
+        url=str(meta.get("url") or ""),
+        author=str(meta.get("author") or ""),
+        corpus_path=corpus_path(meta),
     )

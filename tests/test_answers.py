@@ -757,3 +757,24 @@ def test_yes_no_questions_settled_in_other_words(
     answer = assistant.ask(question)
     assert not answer.refused, answer.text
     assert expected in answer.text, answer.text
+
+
+def test_a_question_reads_its_passages_from_the_store_once(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The passages retrieval reads carry what readers are shown of their articles (link,
+    author, path in the corpus folder): answering reads no chunk a second time for them."""
+    from assistant.store import ChunkStore
+
+    read: list[list[str]] = []
+    get = ChunkStore.get
+
+    def counted(self: ChunkStore, ids: list[str]) -> list:
+        read.append(list(ids))
+        return get(self, ids)
+
+    monkeypatch.setattr(ChunkStore, "get", counted)
+    answer = assistant.ask("What limit does the draft set on Ukraine's armed forces?")
+    assert not answer.refused and answer.citations[0].corpus_path.endswith(".md")
+    ids = [cid for batch in read for cid in batch]
+    assert len(ids) == len(set(ids)), read
