@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -70,12 +70,34 @@ PHRASAL_REACH = 3  # words that may stand between a phrasal verb and its particl
 
 
 def _phrase_pattern(phrase: str, *, exact_case: bool) -> re.Pattern[str]:
-    words = [re.escape(w) for w in re.split(r"[\s-]+", phrase.strip()) if w]
+    words = [re.escape(w) for w in _phrase_words(phrase)]
     body = r"[\s-]+".join(words)
-    if phrase.lower().startswith("the "):
-        body = body.split(r"[\s-]+", 1)[1]  # "the alliance": the article is optional
     flags = 0 if exact_case else re.IGNORECASE
     return re.compile(rf"(?<![\w]){body}(?![\w])", flags)
+
+
+def _phrase_words(phrase: str) -> list[str]:
+    """The words a phrase's pattern matches ("the alliance": the article is optional)."""
+    words = [w for w in re.split(r"[\s-]+", phrase.strip()) if w]
+    return words[1:] if phrase.lower().startswith("the ") and len(words) > 1 else words
+
+
+class _Phrase(NamedTuple):
+    """A table phrase compiled for Lexicon.tokens: its pattern, its group, whether it is
+    matched in the folded text (any case) or the text as written, and its longest word,
+    which any text it matches contains (in lower case when folded): a text without it is
+    not searched, which saves most of the searches (the tables hold hundreds of phrases)."""
+
+    pattern: re.Pattern[str]
+    label: str
+    folded: bool
+    needle: str
+
+    @classmethod
+    def of(cls, phrase: str, label: str, *, exact_case: bool) -> _Phrase:
+        longest = max(_phrase_words(phrase), key=len)
+        needle = longest if exact_case else longest.lower()
+        return cls(_phrase_pattern(phrase, exact_case=exact_case), label, not exact_case, needle)
 
 
 def stem_word(word: str) -> str:
@@ -90,15 +112,15 @@ class Lexicon:
         aliases = load_table("aliases", directory)
         synonyms = load_table("synonyms", directory)
         polarity = load_table("polarity", directory)
-        self.entities: list[tuple[re.Pattern[str], str]] = []
+        self.entities: list[_Phrase] = []
         self.aliases: dict[str, list[str]] = {
             group: [str(m) for m in members] for group, members in aliases["groups"].items()
         }
         for group, members in aliases["groups"].items():
             for member in sorted(members, key=len, reverse=True):
                 exact = member.replace(".", "").isupper()
-                self.entities.append((_phrase_pattern(member, exact_case=exact), group))
-        self.entities.sort(key=lambda item: -len(item[0].pattern))
+                self.entities.append(_Phrase.of(member, group, exact_case=exact))
+        self.entities.sort(key=lambda item: -len(item.pattern.pattern))
         self._alias_names = frozenset(
             m.lower() for members in self.aliases.values() for m in members
         )
@@ -115,7 +137,7 @@ class Lexicon:
         self.framing_weight = float(synonyms.get("framing_weight", 1.0))
         self.synonyms: dict[str, set[str]] = {}
         self.groups: dict[str, list[str]] = {}
-        self.synonym_phrases: list[tuple[re.Pattern[str], str]] = []
+        self.synonym_phrases: list[_Phrase] = []
         self.phrasal: dict[str, list[tuple[str, str]]] = {}  # particle: (verb stem, group)
         for number, group in enumerate(synonyms["groups"]):
             self._add_group(f"~{number}", group)
@@ -160,7 +182,7 @@ class Lexicon:
         self.groups[label] = [str(member) for member in group]
         for member in group:
             if re.search(r"[\s-]", member):
-                self.synonym_phrases.append((_phrase_pattern(member, exact_case=False), label))
+                self.synonym_phrases.append(_Phrase.of(member, label, exact_case=False))
             parts = normalise(str(member)).split()
             if len(parts) == 2 and parts[1] in PARTICLES:
                 self.phrasal.setdefault(parts[1], []).append((stem_word(parts[0]), label))
@@ -171,8 +193,10 @@ class Lexicon:
         flat = normalise(text)
         taken = [False] * len(flat)
         found: list[Token] = []
-        for pattern, group in self.entities:
-            source = text if pattern.flags & re.IGNORECASE == 0 else flat
+        for pattern, group, folded, needle in self.entities:
+            source = flat if folded else text
+            if needle not in source:
+                continue
             for match in pattern.finditer(source):
                 if any(taken[match.start() : match.end()]):
                     continue
@@ -181,7 +205,9 @@ class Lexicon:
                 concepts = frozenset({f"@{group}", *(stem_word(w) for w in _words_of(raw))})
                 found.append(Token(raw, match.start(), match.end(), concepts, True, entity=group))
         phrase_groups: dict[tuple[int, int], set[str]] = {}
-        for pattern, label in self.synonym_phrases:
+        for pattern, label, _, needle in self.synonym_phrases:
+            if needle not in flat:
+                continue
             for match in pattern.finditer(flat):
                 if not any(taken[match.start() : match.end()]):
                     phrase_groups.setdefault((match.start(), match.end()), set()).add(label)

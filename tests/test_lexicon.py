@@ -94,3 +94,25 @@ def test_a_readers_word_shares_a_meaning_with_the_articles(reader: str, article:
     lexicon = default_lexicon()
     said = {c for t in lexicon.tokens(reader) for c in t.concepts if c.startswith("~")}
     assert said & _groups_of(article, article)
+
+
+def test_every_phrase_of_the_tables_is_recognised_in_a_sentence() -> None:
+    """Each alias (as cased in the table, and in lower case unless only capitals name it)
+    stands for its entity, and each synonym phrase for its group, inside a sentence: the
+    quick test that skips phrases whose words a text lacks must never skip a present one."""
+    lexicon = default_lexicon()
+    missed = []
+    for member, group in [(m, g) for g, ms in lexicon.aliases.items() for m in ms]:
+        forms = [member] if member.replace(".", "").isupper() else [member, member.lower()]
+        for form in forms:
+            tokens = lexicon.tokens(f"Reports say {form} agreed.")
+            if not any(f"@{group}" in t.concepts for t in tokens):
+                missed.append(form)
+    for label, members in lexicon.groups.items():
+        for member in members:
+            if " " in member or "-" in member:
+                tokens = lexicon.tokens(f"Reports say {member.upper()} happened.")
+                taken = any(t.entity for t in tokens)  # "alliance of ...": NATO's alias first
+                if not taken and not any(label in t.concepts for t in tokens):
+                    missed.append(member)
+    assert not missed
