@@ -6,6 +6,7 @@ other processes and hosts change it: see Assistant.refresh().
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import logging
 import re
@@ -13,7 +14,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -56,6 +57,7 @@ from assistant.support import strip_markers
 from assistant.text import has_control_characters, squash
 from assistant.thesaurus import default_thesaurus
 from assistant.timeline import Timeline, TimePlan, numbered_header, strip_as_of
+from assistant.when import DateRange, overlaps, ranges_in
 
 DECLINE = (
     "I can't answer that from the articles I have: they don't cover it. "
@@ -397,6 +399,7 @@ class Assistant:
             parsed = _reparsed(parsed, spelling.text)
         query = self._standalone(parsed, turns)
         plan = ix.timeline.plan(query)  # time in the question: see assistant.timeline
+        as_asked = (query, parsed)  # with its time words
         if plan.query.text != query.text:
             parsed = _reparsed(parsed, plan.query.text)
         query = plan.query
@@ -411,8 +414,16 @@ class Assistant:
             stream = self._llm_answer(ix, question, query, passages, parsed, plan)
         else:
             stream = self._extractive_answer(ix, question, query, passages, parsed, plan=plan)
+        events: Iterable[StreamEvent] = stream
+        dates = plan.query.dates
+        if self._chat is None and dates is not None and not plan.leads:
+            events = list(stream)
+            if events[-1].answer is not None and events[-1].answer.refused:
+                told = self._told_in_the_story(ix, question, *as_asked, dates)
+                if told is not None:
+                    events, passages = told
         answer: Answer | None = None
-        for event in stream:
+        for event in events:
             if event.answer is None:
                 yield event
             else:
@@ -422,6 +433,29 @@ class Assistant:
         if spelling.changes:
             answer.notices = [spelling.notice, *answer.notices]
         return answer, retrieved_at
+
+    def _told_in_the_story(
+        self, ix: _Index, question: str, query: Query, parsed: ParsedQuestion, dates: DateRange
+    ) -> tuple[list[StreamEvent], list[Passage]] | None:
+        """A question about a topic at a time ("How big was the army last January?") that the
+        articles published then do not answer: the time may be one a story tells of, in an
+        article of any day. Its answer from every article, taken only when it states a day
+        in that span (read against its own article's date): "estimated
+        last January at 880,000", in an article of November. The first sentence quoted must
+        state it: the one that answers best (the others add to it)."""
+        passages = self._retrieve(ix, query, parsed.parts)
+        events = list(
+            self._extractive_answer(ix, question, query, passages, parsed, plan=TimePlan(query))
+        )
+        answer = events[-1].answer
+        if answer is None or answer.refused or not answer.citations:
+            return None
+        first = answer.citations[0]  # the sentence that answers best; others add to it
+        day = next((p.published for p in passages if p.source == first.source), "")
+        anchor = dt.date.fromisoformat(day) if day else ix.timeline.anchor()
+        if not any(overlaps(told, dates) for told in ranges_in(first.quote, anchor=anchor)):
+            return None
+        return events, passages
 
     def _retrieve(self, ix: _Index, query: Query, parts: Sequence[Part]) -> list[Passage]:
         """The question's passages; offline, a question in several parts also gets each

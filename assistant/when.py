@@ -121,6 +121,41 @@ def parse_time(question: str, *, anchor: dt.date | Callable[[], dt.date]) -> Tim
     return TimeQuestion(rest, date_range, latest, expression)
 
 
+def ranges_in(text: str, *, anchor: dt.date) -> list[DateRange]:
+    """Every span of days a text states ("last January", "in February 2022", "on 3 March"),
+    relative expressions read against `anchor` (the day the text was published).
+
+    Each time word (a month, a weekday, "week", a year...) is read with the few words
+    around it, fewer when those do not parse: the date parser reads a whole sentence as
+    one date or none ("last January at 880,000 active personnel": none)."""
+    words = list(re.finditer(r"\S+", text))
+    gate = _words().gate
+    found: list[DateRange] = []
+    for i, word in enumerate(words):
+        token = word.group(0).strip(".,;:!?()[]\"'").lower()
+        if token not in gate and not (token.isdigit() and len(token) == 4):
+            continue
+        for before, after in _TIME_WINDOWS:
+            start = words[max(0, i - before)].start()
+            end = words[min(len(words) - 1, i + after)].end()
+            hit = _find_range(text[start:end], anchor)
+            if hit is not None:
+                if hit[2] not in found:
+                    found.append(hit[2])
+                break
+    return found
+
+
+_TIME_WINDOWS = ((3, 2), (2, 1), (1, 1), (1, 0), (0, 0))  # words before and after, widest first
+
+
+def overlaps(a: DateRange, b: DateRange) -> bool:
+    """Whether two spans of days share a day (None: open-ended)."""
+    starts_in_time = a.start is None or b.end is None or a.start <= b.end
+    ends_in_time = b.start is None or a.end is None or b.start <= a.end
+    return starts_in_time and ends_in_time
+
+
 # -- reading the question ------------------------------------------------------------------------
 
 

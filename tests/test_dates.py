@@ -252,3 +252,51 @@ def test_today_in_a_question_about_a_topic_asks_how_things_stand(
     assert not budget["refused"], budget["answer"]
     assert _cited(budget)[0] == "2025-11-24-council-budget.md"
     assert _cited(_ask(dated_env, "What happened today?")) == ["ferry.txt"]
+
+
+def test_a_time_the_story_tells_of_answers_when_that_days_articles_do_not(
+    tmp_path: Path,
+) -> None:
+    """ "How much cargo did the harbour handle last January?": January's article (an ice
+    rink) does not say; November's report does ("last January", read from its own date).
+    A sentence that states another time ("In March ...") does not answer for January."""
+    corpus = tmp_path / "port"
+    corpus.mkdir()
+    (corpus / "2025-01-20-ice-rink.md").write_text(
+        "# Ice rink opens\n\nThe new ice rink opened on the river bank, the council said.\n",
+        encoding="utf-8",
+    )
+    (corpus / "2025-11-24-harbour.md").write_text(
+        "# Harbour traffic report\n\n"
+        "The harbour handled 1.2 million tonnes of cargo last January, up from 900,000 "
+        "tonnes a year earlier.\n\n"
+        "In March the port authority hired forty new harbour pilots.\n",
+        encoding="utf-8",
+    )
+    env = {
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "ASSISTANT_SOURCES": json.dumps([str(corpus)]),
+        "ASSISTANT_LLM_ENABLED": "false",
+    }
+    assert run("ingest", str(corpus), env=env).returncode == 0
+    cargo = _ask(env, "How much cargo did the harbour handle last January?")
+    assert not cargo["refused"], cargo["answer"]
+    assert _cited(cargo)[0] == "2025-11-24-harbour.md" and "1.2 million" in cargo["answer"]
+    pilots = _ask(env, "How many harbour pilots did the port authority hire last January?")
+    assert pilots["refused"], pilots["answer"]
+    assert "forty" not in pilots["answer"].split("closest passages")[0]
+
+
+def test_every_span_of_days_a_sentence_states_is_read() -> None:
+    from assistant.when import ranges_in
+
+    sentence = (
+        "Ukraine's military was estimated last January at 880,000 active personnel, up from "
+        "250,000 at the start of the full-scale invasion in February 2022."
+    )
+    found = ranges_in(sentence, anchor=dt.date(2025, 11, 21))
+    assert [(r.start, r.end) for r in found] == [
+        (dt.date(2025, 1, 1), dt.date(2025, 1, 31)),
+        (dt.date(2022, 2, 1), dt.date(2022, 2, 28)),
+    ]
+    assert ranges_in("Elections would be held within 100 days.", anchor=dt.date(2025, 11, 21)) == []
