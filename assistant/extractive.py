@@ -19,6 +19,7 @@ import numpy as np
 
 from assistant.answer import Passage
 from assistant.lexicon import Token, default_lexicon, load_table
+from assistant.quantities import figure_terms, states_figure
 from assistant.questions import (
     MEASURE_WORDS,
     SPEECH_VERBS,
@@ -378,10 +379,15 @@ class ExtractiveAnswerer:
         same_sense = _thesaurus_matcher(text, weights, related=False)
         related = _thesaurus_matcher(text, weights, related=True)
         names = _name_terms(text)
+        figure = _figure_matcher(text)
 
         def cover(sentence: Sentence) -> Coverage:
             covered = frozenset(t for t in weights if t in sentence.terms)
-            reworded = {t: synonym(t, sentence) for t in weights if t not in covered}
+            reworded = {
+                t: max(synonym(t, sentence), figure(t, sentence))
+                for t in weights
+                if t not in covered
+            }
             strong = {
                 t: max(by_table, same_sense(t, sentence), soft(t, sentence))
                 for t, by_table in reworded.items()
@@ -709,6 +715,27 @@ def _singular(noun: str) -> str:
     if noun.endswith(("ches", "shes", "sses", "xes")):
         return noun[:-2]
     return noun[:-1] if noun.endswith("s") else noun
+
+
+def _figure_matcher(question: str) -> Callable[[str, Sentence], float]:
+    """Full credit for a term of a figure the question states ("600k", "six hundred
+    thousand", "half") when the sentence states the same figure in any form ("600,000",
+    "50%"): the same number, written as the article writes it."""
+    asked = figure_terms(question)
+    if not asked:
+        return lambda term, sentence: 0.0
+    stated: dict[int, dict[float, bool]] = {}
+
+    def credit(term: str, sentence: Sentence) -> float:
+        value = asked.get(term)
+        if value is None:
+            return 0.0
+        known = stated.setdefault(id(sentence), {})
+        if value not in known:
+            known[value] = states_figure(sentence.text, value)
+        return 1.0 if known[value] else 0.0
+
+    return credit
 
 
 def _synonym_matcher(question: str, weights: dict[str, float]) -> Callable[[str, Sentence], float]:

@@ -62,6 +62,31 @@ def quantities(text: str) -> list[Quantity]:
     return [_with_unit(q, flat) for q in found]
 
 
+def figure_terms(text: str) -> dict[str, float]:
+    """The search terms of each figure the text states, its scale word included ("600k",
+    "0.6 million", "six hundred thousand"), with the figure's value (its fullest reading:
+    600,000): for matching the figure however another text writes it (states_figure)."""
+    from assistant.text import terms
+
+    flat = normalise(text).replace("-", " ")
+    words = _words()
+    found: dict[str, float] = {}
+    for quantity in quantities(text):
+        end = quantity.start + len(quantity.text)
+        scale = re.match(r"\s?([a-z]+)", flat[end : end + 12])
+        written = quantity.text
+        if scale and (scale.group(1) in words.scales or scale.group(1) in words.suffixes):
+            written = f"{written} {scale.group(1)}"
+        for term in terms(written):
+            found.setdefault(term, max(quantity.values))
+    return found
+
+
+def states_figure(text: str, value: float) -> bool:
+    """Whether the text states a figure of that value, in any form ("600,000", "600k")."""
+    return any(_same(max(q.values), value) for q in quantities(text))
+
+
 def _single_periods(flat: str) -> list[Quantity]:
     """ "a year", "a decade": one of a time unit."""
     units = _words().time_units

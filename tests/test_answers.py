@@ -778,3 +778,30 @@ def test_a_question_reads_its_passages_from_the_store_once(
     assert not answer.refused and answer.citations[0].corpus_path.endswith(".md")
     ids = [cid for batch in read for cid in batch]
     assert len(ids) == len(set(ids)), read
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is the army cap 600k?",
+        "Would Ukraine's army be capped at six hundred thousand?",
+        "Is the limit on Ukraine's military 0.6 million?",
+    ],
+)
+def test_a_figure_written_another_way_finds_the_sentence_that_states_it(
+    assistant: Assistant, question: str
+) -> None:
+    """The articles write "600,000": a question's "600k", "six hundred thousand" or "0.6
+    million" is that figure, so the sentence that settles it is the one that states it."""
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.text
+    assert "600,000" in answer.citations[0].quote, answer.text
+
+
+def test_the_terms_of_a_figure_carry_its_value() -> None:
+    from assistant.quantities import figure_terms, states_figure
+
+    assert figure_terms("Is the army cap 600k?") == {"600": 600_000}
+    assert figure_terms("capped at 0.6 million") == {"0.6": 600_000, "million": 600_000}
+    assert states_figure("limited to 600,000 personnel", 600_000)
+    assert not states_figure("600 delegates attended", 600_000)
