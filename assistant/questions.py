@@ -797,8 +797,10 @@ def spoken_by(sentence_tokens: Sequence[Token], is_speaker: Callable[[Token], bo
     for j, token in enumerate(sentence_tokens):
         if token.raw not in _SPEECH_WORDS:
             continue
-        for earlier in reversed(sentence_tokens[max(0, j - SPEAKER_REACH) : j]):
-            if earlier.raw in _CLAUSE_END:
+        before = sentence_tokens[max(0, j - SPEAKER_REACH) : j]
+        for k in range(len(before) - 1, -1, -1):
+            earlier = before[k]
+            if earlier.raw in _CLAUSE_END or _opens_a_clause(before, k):
                 break
             if is_speaker(earlier):
                 return True
@@ -806,6 +808,15 @@ def spoken_by(sentence_tokens: Sequence[Token], is_speaker: Callable[[Token], bo
         if token.raw in _SAID_BEFORE and any(is_speaker(t) for t in after):
             return True
     return False
+
+
+def _opens_a_clause(tokens: Sequence[Token], k: int) -> bool:
+    """ "..., and" or "..., so" at k: a new clause with its own subject ("a path to both
+    NATO and the EU, and Hayovyshyn has called ...": Hayovyshyn calls, not the EU)."""
+    return tokens[k].raw in _COORDINATORS and k > 0 and tokens[k - 1].raw == ","
+
+
+_COORDINATORS = frozenset({"and", "or", "so", "yet"})
 
 
 def says_something(sentence: str) -> bool:

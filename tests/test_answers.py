@@ -805,3 +805,11 @@ def test_the_terms_of_a_figure_carry_its_value() -> None:
     assert figure_terms("capped at 0.6 million") == {"0.6": 600_000, "million": 600_000}
     assert states_figure("limited to 600,000 personnel", 600_000)
     assert not states_figure("600 delegates attended", 600_000)
+
+
+def test_what_a_body_said_is_a_sentence_in_which_it_speaks(assistant: Assistant) -> None:
+    """ "What did the EU say?": the European Union's own statement, not a sentence naming
+    the EU in one clause and another speaker in the next ("..., and Hayovyshyn has called")."""
+    answer = assistant.ask("what did the EU say?")
+    assert not answer.refused, answer.text
+    assert answer.citations[0].quote.startswith("The European Union said"), answer.text

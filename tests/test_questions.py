@@ -535,6 +535,8 @@ def test_the_speaker_a_question_asks_about(question: str, speaker: str | None) -
         ("According to Moscow, the talks will resume.", True),
         ("Commentators have pointed out that it may be too vague for Kremlin tastes.", False),
         ("Russia has troops there; commentators said the deal was vague.", False),
+        ("It sets a path to both NATO and the EU, and Hayovyshyn has called it a red line.", False),
+        ("The EU, which holds the assets, said it had not seen the text.", True),
     ],
 )
 def test_a_sentence_is_said_by_a_speaker_named_before_its_verb_of_speech(
