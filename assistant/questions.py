@@ -514,7 +514,7 @@ def _leading_patterns() -> tuple[re.Pattern[str], ...]:
     return (
         re.compile(
             rf"^(?:{greeting})(?:\s+(?:{addressee}|{_NAME}))?(?:\s+from\s+{_NAME})?"
-            rf"(?:{_PUNCT}|\s+(?=(?:{_QUESTION_START})\b))",
+            rf"(?:{_PUNCT}|\s+(?=(?:{_QUESTION_START}|{greeting}|{aside})\b))",
             re.I,
         ),
         re.compile(rf"^(?:{thanks})(?:\s+(?:{addressee}|{_NAME}))?{_PUNCT}", re.I),
@@ -559,7 +559,11 @@ def _alternatives(phrases: list[str], *, name: bool = False) -> str:
     escaped = [re.escape(p).replace(r"\ ", r"\s+") for p in ordered]
     if name:
         escaped = [p.replace(re.escape("{name}"), _NAME) for p in escaped]
+        escaped = [p.replace(re.escape("{role}"), _SELF_DESCRIPTION) for p in escaped]
     return "|".join(escaped)
+
+
+_SELF_DESCRIPTION = r"(?:[\w'’-]+\s+){0,5}?[\w'’-]+"  # "a student at Leeds"
 
 
 # -- parts -----------------------------------------------------------------------------
@@ -951,7 +955,10 @@ def offers_answer(sentence: str, question: str, wants: Wants, measure: Measure) 
     if unknown.search(sentence):
         return True  # it speaks of that very unknown: "no detail on who would provide them"
     if wants is Wants.NUMBER:
-        return bool(_new_matches(_MEASURE_FORMS[measure], sentence, question))
+        found = _new_matches(_MEASURE_FORMS[measure], sentence, question)
+        if _ASKS_MAGNITUDE.search(question):  # "How big could the army be?": not "several"
+            found -= _VAGUE_COUNTS
+        return bool(found)
     if wants is Wants.DATE:
         # "What is the date of the election?" is not answered by "within 100 days"
         wanted = _CALENDAR_DATE if _CALENDAR_ASKED.search(question) else _TIME
@@ -1040,6 +1047,9 @@ _NUMBER_WORDS = (
     r"forty|fifty|sixty|hundred|thousand|million|billion|trillion|dozen|dozens|hundreds|"
     r"thousands|millions|several|a few|a couple"
 )
+# Counts that say how many without a size: an answer to "how many?", not to "how big?"
+_VAGUE_COUNTS = frozenset({"several", "a few", "a couple"})
+_ASKS_MAGNITUDE = re.compile(r"\bhow (?:big|large|small)\b", re.I)
 # a count, not a year: "the 2022 invasion" holds no count ("2,022 troops" does)
 _COUNT = rf"(?<![\w,.])(?!(?:19|20)\d\d\b)\d[\d,.]*\w*|\b(?:{_NUMBER_WORDS})\b"
 _UNIT = r"(?:hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies))"

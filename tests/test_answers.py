@@ -813,3 +813,21 @@ def test_what_a_body_said_is_a_sentence_in_which_it_speaks(assistant: Assistant)
     answer = assistant.ask("what did the EU say?")
     assert not answer.refused, answer.text
     assert answer.citations[0].quote.startswith("The European Union said"), answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How big could Ukraine's army be under the plan?",
+        "Good afternoon, I'm a student at Leeds - could you tell me how big Ukraine's army "
+        "could be under the plan? Many thanks, Priya",
+    ],
+)
+def test_how_big_is_answered_by_a_size_not_by_several_of_something(
+    assistant: Assistant, question: str
+) -> None:
+    """ "Several commentators have pointed out ... Ukraine's military" holds a count of
+    commentators, not the army's size; the cap of 600,000 answers."""
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.text
+    assert "600,000" in answer.citations[0].quote, answer.text

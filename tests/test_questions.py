@@ -75,6 +75,14 @@ from assistant.text import closed_compounds
         ("Sorry if this is a silly question 🙈 who runs the port", "Who runs the port"),
         ("hey bot, last one then bye: which lines close? merci", "Which lines close?"),
         ("Dumb question: is the levy new?", "Is the levy new?"),
+        # greetings and asides one after another; the asker saying who they are
+        ("ok so quick one: who chairs the committee?", "Who chairs the committee?"),
+        (
+            "Good afternoon, I'm a student at Leeds - why was the vote delayed? Thanks, Priya",
+            "Why was the vote delayed?",
+        ),
+        ("I work for a paper in Ohio. Is the levy new?", "Is the levy new?"),
+        ("I'm an idiot?", "I'm an idiot?"),  # nothing after it: not an introduction
         # a country's capital as the articles name it; not a city asked about as such
         ("What if they strike the Russian capital?", "What if they strike Moscow?"),
         ("is ukraine's capital city safe", "is Kyiv safe"),
