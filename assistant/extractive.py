@@ -29,6 +29,7 @@ from assistant.questions import (
     asked_category,
     asked_focus,
     asked_head,
+    asked_role,
     asked_speaker,
     asks_about_now,
     asks_what_was_said,
@@ -428,6 +429,8 @@ class ExtractiveAnswerer:
         measured = [n for n in names if n.term in measured_terms]
         typed = wants in (Wants.NUMBER, Wants.DATE, Wants.PERSON, Wants.PLACE, Wants.NAME)
         does = self._says_verb(question, sentences) if wants is Wants.PERSON else None
+        role = asked_role(question) if wants is Wants.PERSON else None
+        fills = self._says_word(role, question, sentences, related=False) if role else None
         focus = self._says_focus(question, wants, sentences)
         speech = asks_what_was_said(question)
         speaker = _speaker_test(question)
@@ -453,6 +456,8 @@ class ExtractiveAnswerer:
                 return TYPE_BONUS if speech and reports_speech(sentence.text) else 1.0
             if does is not None and not does(sentence):
                 return None  # "Who would patrol the zone?": a sentence that never says so
+            if fills is not None and not fills(sentence):
+                return None  # "Who is the UK prime minister?": "led by the UK and France"
             if counting and (sentence.passage.id, sentence.start) not in counting:
                 return None  # "How many points...?": "28 key points", not "pointed out"
             return TYPE_BONUS if offers_answer(sentence.text, question, wants, measure) else None

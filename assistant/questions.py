@@ -607,6 +607,31 @@ def subject_verb(question: str) -> str | None:
     return verb
 
 
+def asked_role(question: str) -> str | None:
+    """The role a "who is the <role>?" question asks to have filled ("Who is the UK prime
+    minister?": "minister"; "Who's the US negotiator?": "negotiator"), which an answering
+    sentence must say: naming the UK does not name its prime minister. None for a name
+    ("Who is Kirill Dmitriev?"), for other questions and for a word that names no role
+    ("Who is the person behind it?")."""
+    asked = " ".join(question.split()).rstrip("?!. ")
+    found = _WHO_IS_THE.match(asked)
+    if found is None:
+        return None
+    words = re.split(r"\s+(?:of|in|for|at|on|behind|with|to|who|that|which|from)\b", found.group(1))
+    head = words[0].split()[-1] if words[0].split() else ""
+    if not head.islower() or head in STOPWORDS or head in _NO_ROLE:
+        return None  # a name ("Who is Rubio?"), or no word for a role
+    return head
+
+
+_WHO_IS_THE = re.compile(
+    r"^(?:(?:and|so|but)\s+)?who(?:'s|\u2019s|\s+is|\s+was|\s+are|\s+were|\s+will\s+be|"
+    r"\s+would\s+be)\s+(?:the|a|an|their|its|his|her)\s+(.+)$",
+    re.I,
+)
+_NO_ROLE = frozenset("person people one man woman guy someone body party side group".split())
+
+
 _PERFECT_OR_PASSIVE = re.compile(r"^(?:has|have|had|is|are|was|were)\s+(.*)$")
 _SUBJECT_WORDS = 4  # "has ukraine's parliament voted": the participle comes within 4 words
 

@@ -831,3 +831,11 @@ def test_how_big_is_answered_by_a_size_not_by_several_of_something(
     answer = assistant.ask(question)
     assert not answer.refused, answer.text
     assert "600,000" in answer.citations[0].quote, answer.text
+
+
+def test_who_is_the_role_needs_a_sentence_that_names_the_role(assistant: Assistant) -> None:
+    """ "Who is the UK prime minister?": sentences that name the UK ("led by the UK and
+    France") never say who its prime minister is; the envoy question is answered."""
+    assert assistant.ask("Who is the UK prime minister?").refused
+    envoy = assistant.ask("Who is the Russian special envoy?")
+    assert not envoy.refused and "Dmitriev" in envoy.citations[0].quote

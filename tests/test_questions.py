@@ -11,6 +11,7 @@ from assistant.questions import (
     asked_category,
     asked_focus,
     asked_head,
+    asked_role,
     asked_speaker,
     asks_about_now,
     asks_what_was_said,
@@ -706,3 +707,20 @@ def test_a_yes_no_question_about_a_stated_span(question: str, wants: Wants, topi
 )
 def test_an_aside_before_a_dash_or_colon_is_not_the_question(message: str, cleaned: str) -> None:
     assert clean_question(message) == cleaned
+
+
+@pytest.mark.parametrize(
+    ("question", "role"),
+    [
+        ("Who is the UK prime minister?", "minister"),
+        ("who was the US envoy in the talks?", "envoy"),
+        ("Who's the chair of the committee?", "chair"),
+        ("Who is Kirill Dmitriev?", None),  # a name, not a role
+        ("who is the person behind it?", None),
+        ("Who wrote the plan?", None),  # a deed (subject_verb), not a role
+    ],
+)
+def test_the_role_a_who_is_the_question_asks_to_have_filled(
+    question: str, role: str | None
+) -> None:
+    assert asked_role(question) == role
