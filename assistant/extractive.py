@@ -138,10 +138,12 @@ class ExtractiveAnswerer:
     def unknown_names(self, question: str) -> list[str]:
         """Names in the question that no article mentions, by that name or by another name
         of the same entity ("America" where the articles say "the United States"): a sign
-        the question is out of scope."""
+        the question is out of scope. A place of the table typed in lower case ("troops in
+        belarus") is a name too."""
+        named = proper_names(question) + default_lexicon().places_in_lower_case(question)
         return [
             name
-            for name in proper_names(question)
+            for name in named
             if name.lower() not in STOPWORDS
             and not self._knows_words(name)
             and not self._knows_entity(name, question)

@@ -130,6 +130,11 @@ class Lexicon:
         self.state_nouns = frozenset(str(w).lower() for w in aliases.get("state_nouns", []))
         self.leaders = {str(k).lower(): str(v) for k, v in aliases.get("leaders", {}).items()}
         self.places = frozenset(p.lower() for p in aliases.get("places", []))
+        self._place_pattern = re.compile(
+            r"(?<![\w'])(?:"
+            + "|".join(re.escape(p) for p in sorted(self.places, key=len, reverse=True))
+            + r")(?![\w'])"
+        )
         self.entity_words = frozenset(
             w.lower() for members in aliases["groups"].values() for m in members for w in m.split()
         )
@@ -172,6 +177,11 @@ class Lexicon:
             if folded in alternatives and folded.endswith(DEMONYM_ENDINGS):
                 return True
         return False
+
+    def places_in_lower_case(self, text: str) -> list[str]:
+        """The places of the table (countries and cities) a text writes in lower case
+        ("russian troops in belarus"): names, though no capital says so."""
+        return [m.group(0) for m in self._place_pattern.finditer(text)]
 
     def members(self, word_stem: str) -> list[str]:
         """The words and phrases of every synonym group the stem belongs to ("armi": army,

@@ -839,3 +839,14 @@ def test_who_is_the_role_needs_a_sentence_that_names_the_role(assistant: Assista
     assert assistant.ask("Who is the UK prime minister?").refused
     envoy = assistant.ask("Who is the Russian special envoy?")
     assert not envoy.refused and "Dmitriev" in envoy.citations[0].quote
+
+
+def test_a_place_typed_in_lower_case_that_no_article_names_is_out_of_scope(
+    assistant: Assistant,
+) -> None:
+    """ "belarus" is a name though typed in lower case: no article names Belarus, so the
+    Donetsk buffer-zone sentence ("Russian troops staying out of that strip") is no answer.
+    A place the articles do name, typed the same way, is still answered."""
+    assert assistant.ask("what does the draft say about russian troops based in belarus?").refused
+    poland = assistant.ask("would european jets be stationed in poland?")
+    assert not poland.refused and "Poland" in poland.citations[0].quote

@@ -116,3 +116,12 @@ def test_every_phrase_of_the_tables_is_recognised_in_a_sentence() -> None:
                 if not taken and not any(label in t.concepts for t in tokens):
                     missed.append(member)
     assert not missed
+
+
+def test_places_typed_in_lower_case_are_found_as_whole_words() -> None:
+    lexicon = default_lexicon()
+    assert lexicon.places_in_lower_case("troops based in belarus, or north korea?") == [
+        "belarus",
+        "north korea",
+    ]
+    assert lexicon.places_in_lower_case("a romantic chinaware shop") == []
