@@ -474,7 +474,11 @@ class ExtractiveAnswerer:
         verb = subject_verb(question)
         if verb in SPEECH_VERBS:  # "Who noticed...?": "commentators have pointed out"
             return lambda sentence: says_something(sentence.text)
-        return self._says_word(verb, question, sentences, related=True)
+        says = self._says_word(verb, question, sentences, related=True)
+        term = next(iter(terms(verb)), None) if verb else None
+        if says is None or term is None:
+            return says
+        return lambda sentence: says(sentence) and not _done_by_no_one(sentence.text, term)
 
     def _says_focus(
         self, question: str, wants: Wants, sentences: list[Sentence]
@@ -714,6 +718,31 @@ def _counting(question: str, sentences: list[Sentence]) -> set[tuple[str, int]]:
         for sentence in sentences
         if counts(normalise(sentence.text), sorted(forms))
     }
+
+
+def _done_by_no_one(sentence: str, verb_term: str) -> bool:
+    """Whether a sentence uses the verb only as a deed without its doer: passive or as a
+    participle, with no "by" after it ("details that were leaked to US websites", "the
+    leaked draft"), so it cannot say who did it. False when the verb is not there in its
+    own words (a synonym's sentence is left to the other checks)."""
+    said = _LOWER_WORD.findall(sentence.lower())
+    found = [i for i, word in enumerate(said) if stem(word) == verb_term]
+    if not found:
+        return False
+    return all(_after_a_participle_word(said, i) and "by" not in said[i + 1 : i + 7] for i in found)
+
+
+def _after_a_participle_word(said: list[str], i: int) -> bool:
+    """ "were leaked", "the leaked", "has been widely leaked" (one adverb between)."""
+    before = said[i - 1] if i > 0 else ""
+    if before.endswith("ly") and i > 1:
+        before = said[i - 2]
+    return before in _BEFORE_A_PARTICIPLE
+
+
+_BEFORE_A_PARTICIPLE = frozenset(
+    "is are was were be been being the a an its their this that these those".split()
+)
 
 
 def _singular(noun: str) -> str:

@@ -850,3 +850,31 @@ def test_a_place_typed_in_lower_case_that_no_article_names_is_out_of_scope(
     assert assistant.ask("what does the draft say about russian troops based in belarus?").refused
     poland = assistant.ask("would european jets be stationed in poland?")
     assert not poland.refused and "Poland" in poland.citations[0].quote
+
+
+def test_who_did_it_is_not_answered_by_a_sentence_that_never_says_who(
+    assistant: Assistant,
+) -> None:
+    """ "Who leaked the draft?": the articles say it "has been widely leaked", "leaked to US
+    websites", "the leaked draft", never by whom. "Who wrote the plan?" still finds Rubio,
+    "who was involved in drafting it"."""
+    assert assistant.ask("who actually leaked the draft to the press?").refused
+    wrote = assistant.ask("Who wrote the plan?")
+    assert not wrote.refused and "Rubio" in wrote.citations[0].quote
+
+
+@pytest.mark.parametrize(
+    ("sentence", "doerless"),
+    [
+        ("Some details were leaked to US websites on Thursday.", True),
+        ("The plan has been widely leaked.", True),
+        ("You may have seen the leaked draft.", True),
+        ("The draft was leaked by a Kremlin aide.", False),
+        ("A Kremlin aide leaked the draft.", False),
+        ("Nobody knows anything.", False),  # the verb is not there: left to other checks
+    ],
+)
+def test_a_deed_without_its_doer(sentence: str, doerless: bool) -> None:
+    from assistant.extractive import _done_by_no_one
+
+    assert _done_by_no_one(sentence, "leak") is doerless
