@@ -36,6 +36,7 @@ from assistant.questions import (
     counted_noun,
     counts,
     described_category,
+    figure_noun,
     locates_something,
     measure_asked,
     measured_phrase,
@@ -436,7 +437,10 @@ class ExtractiveAnswerer:
         focus = self._says_focus(question, wants, sentences)
         speech = asks_what_was_said(question)
         speaker = _speaker_test(question)
-        counting = _counting(question, sentences) if wants is Wants.NUMBER else None
+        counted = (counted_noun(question) if wants is Wants.NUMBER else None) or figure_noun(
+            question
+        )
+        counting = _counting(counted, sentences) if counted else None
 
         def fits(sentence: Sentence, around: frozenset[str]) -> float | None:
             """None rules the sentence out; otherwise a factor for its score."""
@@ -452,6 +456,8 @@ class ExtractiveAnswerer:
                 return None  # "What has Euroclear said?": "€200bn sits at Euroclear"
             if speaker is not None and not _spoken_by(sentence, speaker):
                 return None  # "How has the Kremlin reacted?": not commentators on its tastes
+            if counting and (sentence.passage.id, sentence.start) not in counting:
+                return None  # "How many points...?": "28 key points", not "pointed out"
             if not typed:
                 # A verb of speech reports a statement more surely than quotation marks,
                 # which also quote the draft's own words ("a 'robust' military response").
@@ -460,8 +466,6 @@ class ExtractiveAnswerer:
                 return None  # "Who would patrol the zone?": a sentence that never says so
             if fills is not None and not fills(sentence):
                 return None  # "Who is the UK prime minister?": "led by the UK and France"
-            if counting and (sentence.passage.id, sentence.start) not in counting:
-                return None  # "How many points...?": "28 key points", not "pointed out"
             return TYPE_BONUS if offers_answer(sentence.text, question, wants, measure) else None
 
         return fits
@@ -703,14 +707,11 @@ def _word_after(name: str, question: str) -> str | None:
     return found.group(1).lower() if found is not None else None
 
 
-def _counting(question: str, sentences: list[Sentence]) -> set[tuple[str, int]]:
-    """For "how many <things>...?": the sentences that count those things, by that word or
-    a synonym ("600,000 personnel" for soldiers). Where some do, only they answer: a
-    sentence with some other number beside the word's stem ("Several commentators have
-    pointed out...") does not."""
-    noun = counted_noun(question)
-    if noun is None:
-        return set()
+def _counting(noun: str, sentences: list[Sentence]) -> set[tuple[str, int]]:
+    """For "how many <things>...?" (or "... two dozen <things>, yeah?"): the sentences that
+    count those things, by that word or a synonym ("600,000 personnel" for soldiers). Where
+    some do, only they answer: a sentence with some other number beside the word's stem
+    ("Several commentators have pointed out...") does not."""
     forms = {noun, _singular(noun)}
     forms |= {m for m in default_lexicon().members(stem(noun)) if m}
     return {

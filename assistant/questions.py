@@ -114,11 +114,14 @@ _COMPARISON = re.compile(
 # 500,000?". The figure is what a sentence's own number is compared with, not a topic word.
 _FIGURE_WORD = (
     r"half|quarter|third|one (?:hundred|thousand|million|billion)|two|three|four|five|six|"
-    r"seven|eight|nine|ten|twenty|thirty|forty|fifty|hundred|thousand|million|billion|trillion"
+    r"seven|eight|nine|ten|twenty|thirty|forty|fifty|hundred|thousand|million|billion|trillion|"
+    r"dozens?"
 )
 _STATED_FIGURE = re.compile(
     r"\b(?:(?:more|less|fewer|greater|higher|lower|bigger|smaller|larger) than|over|under|"
-    r"above|below|at least|at most|up to|beyond|exceed(?:s|ing)?)\s+"
+    r"above|below|at least|at most|up to|beyond|exceed(?:s|ing)?|"
+    # a guess to be checked: "the plan has something like two dozen points?"
+    r"something like|roughly|approximately|around|about|nearly|almost)\s+"
     rf"(?P<figure>(?:(?:a|an|about|around|roughly|of|and)\s+)*(?:\d[\d,.]*\w*|(?:{_FIGURE_WORD})\b)"
     rf"(?:\s*(?:(?:a|an|of|and)\s+)*(?:\d[\d,.]*\w*|(?:{_FIGURE_WORD})\b))*)",
     re.I,
@@ -546,7 +549,10 @@ def _topic_switch() -> re.Pattern[str]:
 def _trailing_patterns() -> tuple[re.Pattern[str], ...]:
     table = load_table("wrappers")
     sign_off = _alternatives(table["sign_offs"])
+    tag = _alternatives(table["question_tags"])
     return (
+        # "..., yeah?", "..., right?": a statement asked to be confirmed
+        re.compile(rf"[\s,]*,\s*(?:{tag})\s*(?=[?!.]*$)", re.I),
         re.compile(rf"(?<=[?.!,;])\s*(?:{sign_off})(?:[\s,]+{_NAME})?[\s.!]*$", re.I),
         re.compile(rf"[\s,]+(?:{sign_off})(?:[\s,]+{_NAME})?[\s.!]*$", re.I),
         re.compile(rf"(?<=[?.!])\s*(?:[-\u2014\u2013~]\s*)?{_NAME}[\s.!]*$"),
@@ -914,6 +920,18 @@ def counted_noun(question: str) -> str | None:
 
 
 _PLURALS = frozenset("people personnel staff children men women police cattle".split())
+
+
+def figure_noun(question: str) -> str | None:
+    """The thing a figure stated in the question counts ("the plan has something like two
+    dozen points, yeah?": "points"), which a sentence that settles it counts too."""
+    found = _STATED_FIGURE.search(question)
+    if found is None:
+        return None
+    said = re.findall(r"[a-z'-]+", question[found.end("figure") :].lower())[:3]
+    plural = [w for w in said if w in _PLURALS or (w.endswith("s") and not w.endswith("ss"))]
+    noun = plural[0] if plural else None
+    return None if noun is None or noun in STOPWORDS or noun in _FUNCTION_WORDS else noun
 
 
 _MEASURED = re.compile(

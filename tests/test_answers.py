@@ -878,3 +878,13 @@ def test_a_deed_without_its_doer(sentence: str, doerless: bool) -> None:
     from assistant.extractive import _done_by_no_one
 
     assert _done_by_no_one(sentence, "leak") is doerless
+
+
+def test_a_guessed_figure_is_settled_by_the_sentence_that_counts_the_same_thing(
+    assistant: Assistant,
+) -> None:
+    """ "the plan has something like two dozen points, yeah?": the articles' 28 points
+    settle it, not "commentators have pointed out"."""
+    answer = assistant.ask("the plan has something like two dozen points, yeah?")
+    assert not answer.refused, answer.text
+    assert "28 points" in answer.citations[0].quote, answer.text

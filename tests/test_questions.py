@@ -19,6 +19,7 @@ from assistant.questions import (
     counted_noun,
     counts,
     described_category,
+    figure_noun,
     is_injection,
     leans_on_history,
     measured_phrase,
@@ -84,6 +85,11 @@ from assistant.text import closed_compounds
         ),
         ("I work for a paper in Ohio. Is the levy new?", "Is the levy new?"),
         ("I'm an idiot?", "I'm an idiot?"),  # nothing after it: not an introduction
+        # a statement asked to be confirmed
+        ("the levy is about 5%, right?", "the levy is about 5%?"),
+        ("The depot closes in May, yeah?", "The depot closes in May?"),
+        ("Is that right?", "Is that right?"),
+        ("Did the bus turn right?", "Did the bus turn right?"),
         # a country's capital as the articles name it; not a city asked about as such
         ("What if they strike the Russian capital?", "What if they strike Moscow?"),
         ("is ukraine's capital city safe", "is Kyiv safe"),
@@ -729,3 +735,16 @@ def test_the_role_a_who_is_the_question_asks_to_have_filled(
     question: str, role: str | None
 ) -> None:
     assert asked_role(question) == role
+
+
+@pytest.mark.parametrize(
+    ("question", "noun"),
+    [
+        ("the plan has something like two dozen points?", "points"),
+        ("Can Ukraine keep more than half a million soldiers?", "soldiers"),
+        ("Is the levy about 5%?", None),
+        ("What is the plan?", None),
+    ],
+)
+def test_the_thing_a_stated_figure_counts(question: str, noun: str | None) -> None:
+    assert figure_noun(question) == noun
