@@ -323,7 +323,7 @@ def _injection() -> re.Pattern[str]:
 
 def clean_question(message: str) -> str:
     """The question without markup, greetings, thanks, sign-offs, names or polite frames."""
-    text = _standard_spelling(_without_markup(message))
+    text = _standard_spelling(_without_markup(_asking_lines(message)))
     before = None
     while text != before:
         before = text
@@ -410,6 +410,21 @@ _MAIL_HEADER = re.compile(
     r"[-_=*]*|(?:from|to|cc|bcc|subject|date|sent|reply-to)[ \t]*:.*)[ \t]*$",
     re.I | re.M,
 )
+
+
+def _asking_lines(message: str) -> str:
+    """Of a message laid out in lines (Markdown headings, list items, a code block), the
+    lines that ask something: "### reading notes / - finished the explainer / - stuck on:
+    which words ...?" asks the last line's question, not the notes before it. A message
+    without such a layout is left whole (a question may wrap over lines)."""
+    lines = [line for line in message.splitlines() if line.strip()]
+    if len(lines) < 2 or not any(_BLOCK_LINE.match(line) for line in lines):
+        return message
+    asking = [line for line in lines if "?" in line]
+    return "\n".join(asking) if asking else message
+
+
+_BLOCK_LINE = re.compile(r"^\s*(?:#{1,6}\s|>|[-*+]\s|\d+[.)]\s|```|~~~)")
 
 
 def _without_markup(text: str) -> str:
@@ -512,6 +527,7 @@ def _leading_patterns() -> tuple[re.Pattern[str], ...]:
     addressee = _alternatives(table["greeting_addressees"])
     thanks = _alternatives(table["thanks"])
     intro = _alternatives(table["asker_intros"], name=True)
+    label = _alternatives(table["labels"])
     frame = _alternatives(table["frames"] + table["topic_switches"])
     aside = _alternatives(table["asides"])
     return (
@@ -521,6 +537,8 @@ def _leading_patterns() -> tuple[re.Pattern[str], ...]:
             re.I,
         ),
         re.compile(rf"^(?:{thanks})(?:\s+(?:{addressee}|{_NAME}))?{_PUNCT}", re.I),
+        re.compile(r"^(?:<@[\w.-]+>|@[\w.-]+)[\s,:]*"),  # a chat mention: "@newsbot"
+        re.compile(rf"^(?:{label})\s*:\s*", re.I),  # "q: what ...", "Re: ..."
         re.compile(rf"^(?:{intro}){_PUNCT}", re.I),
         re.compile(rf"^(?:{frame})(?:{_PUNCT}|\s+)", re.I),
         re.compile(rf"^(?:{aside})\s*[-:\u2014\u2013]+\s*", re.I),

@@ -85,6 +85,16 @@ from assistant.text import closed_compounds
         ),
         ("I work for a paper in Ohio. Is the levy new?", "Is the levy new?"),
         ("I'm an idiot?", "I'm an idiot?"),  # nothing after it: not an introduction
+        # a chat mention, a label, a message laid out as notes or code: the line that asks
+        ("@newsbot who chairs the committee?", "Who chairs the committee?"),
+        ("<@U0BOT> is the levy new?", "is the levy new?"),  # as markup
+        ("q: who chairs the committee?", "Who chairs the committee?"),
+        (
+            "### notes\n- read the budget story\n- **stuck on:** who chairs the committee?",
+            "Who chairs the committee?",
+        ),
+        ("```\nwho chairs the committee?\n```", "who chairs the committee?"),
+        ("Who chairs\nthe committee?", "Who chairs the committee?"),  # one question, wrapped
         # a statement asked to be confirmed
         ("the levy is about 5%, right?", "the levy is about 5%?"),
         ("The depot closes in May, yeah?", "The depot closes in May?"),
