@@ -833,34 +833,30 @@ def test_how_big_is_answered_by_a_size_not_by_several_of_something(
     assert "600,000" in answer.citations[0].quote, answer.text
 
 
-def test_who_is_the_role_needs_a_sentence_that_names_the_role(assistant: Assistant) -> None:
-    """ "Who is the UK prime minister?": sentences that name the UK ("led by the UK and
-    France") never say who its prime minister is; the envoy question is answered."""
-    assert assistant.ask("Who is the UK prime minister?").refused
-    envoy = assistant.ask("Who is the Russian special envoy?")
-    assert not envoy.refused and "Dmitriev" in envoy.citations[0].quote
-
-
-def test_a_place_typed_in_lower_case_that_no_article_names_is_out_of_scope(
-    assistant: Assistant,
+@pytest.mark.parametrize(
+    ("declined", "answered", "quoted"),
+    [
+        # "Who is the <role>?" needs a sentence that names the role: "led by the UK and
+        # France" never says who the UK's prime minister is.
+        ("Who is the UK prime minister?", "Who is the Russian special envoy?", "Dmitriev"),
+        # "belarus" is a name though typed in lower case, and no article names it ("Russian
+        # troops staying out of that strip" is the Donetsk zone); "poland" is named.
+        (
+            "what does the draft say about russian troops based in belarus?",
+            "would european jets be stationed in poland?",
+            "Poland",
+        ),
+        # "Who leaked the draft?": "has been widely leaked", "leaked to US websites", "the
+        # leaked draft" never say by whom; Rubio was "involved in drafting it".
+        ("who actually leaked the draft to the press?", "Who wrote the plan?", "Rubio"),
+    ],
+)
+def test_a_near_question_is_answered_where_this_one_is_not(
+    assistant: Assistant, declined: str, answered: str, quoted: str
 ) -> None:
-    """ "belarus" is a name though typed in lower case: no article names Belarus, so the
-    Donetsk buffer-zone sentence ("Russian troops staying out of that strip") is no answer.
-    A place the articles do name, typed the same way, is still answered."""
-    assert assistant.ask("what does the draft say about russian troops based in belarus?").refused
-    poland = assistant.ask("would european jets be stationed in poland?")
-    assert not poland.refused and "Poland" in poland.citations[0].quote
-
-
-def test_who_did_it_is_not_answered_by_a_sentence_that_never_says_who(
-    assistant: Assistant,
-) -> None:
-    """ "Who leaked the draft?": the articles say it "has been widely leaked", "leaked to US
-    websites", "the leaked draft", never by whom. "Who wrote the plan?" still finds Rubio,
-    "who was involved in drafting it"."""
-    assert assistant.ask("who actually leaked the draft to the press?").refused
-    wrote = assistant.ask("Who wrote the plan?")
-    assert not wrote.refused and "Rubio" in wrote.citations[0].quote
+    assert assistant.ask(declined).refused
+    answer = assistant.ask(answered)
+    assert not answer.refused and quoted in answer.citations[0].quote, answer.text
 
 
 @pytest.mark.parametrize(
