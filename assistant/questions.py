@@ -168,7 +168,13 @@ def without_measure_frame(question: str) -> str:
     return " ".join(_HOW_MEASURE.sub("how", question).split())
 
 
-_DATE_FRAME = re.compile(r"\b(?:what|which)\s+(?:date|year|day|month|weekday|time)s?\b", re.I)
+_DATE_FRAME = re.compile(
+    r"\b(?:what|which)\s+(?:date|year|day|month|weekday|time)s?\b|"
+    # "what's the actual date?", "what is the exact day": asks when, as "what date" does
+    r"\bwhat(?:'s|\u2019s|\s+is|\s+was|\s+will\s+be|\s+would\s+be)\s+the\s+"
+    r"(?:(?:actual|exact|precise|likely|new|final|target)\s+)?(?:date|day|year|month)\b",
+    re.I,
+)
 
 
 def without_date_frame(question: str) -> str:
@@ -397,7 +403,11 @@ def leans_on_history(question: str) -> bool:
     if _FOLLOW_UP_START.match(asked) or _BACK_REFERENCE.search(asked):
         return True
     content = [w for w in re.findall(r"[a-z0-9']+", asked) if w not in _FUNCTION_WORDS]
-    return len(content) <= 1
+    # Nor one whose words only ask for a kind of answer ("what's the actual date?" asks
+    # when, of the earlier topic).
+    topic = without_date_frame(without_measure_frame(asked))
+    own = [w for w in re.findall(r"[a-z0-9']+", topic) if w not in _FUNCTION_WORDS]
+    return len(content) <= 1 or not own
 
 
 # -- cleaning ------------------------------------------------------------------------

@@ -262,6 +262,8 @@ def test_a_sentence_must_hold_the_kind_of_answer_asked_for(
         ("What limit does the council set on fares?", False),
         ("Switching topics, who pays for the levy?", False),
         ("Separate question: when does the depot reopen?", False),
+        ("what's the actual date?", True),  # only asks when: of the earlier topic
+        ("What is the date of the election?", False),
     ],
 )
 def test_only_a_follow_up_leans_on_the_conversation(question: str, leans: bool) -> None:
