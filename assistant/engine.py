@@ -6,7 +6,6 @@ other processes and hosts change it: see Assistant.refresh().
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import logging
 import re
@@ -32,6 +31,7 @@ from assistant.citations import (
     removal_notices,
     shown_quote,
 )
+from assistant.dates import passage_day
 from assistant.embeddings import Embedder, make_embedder
 from assistant.errors import AssistantError, InvalidQuestionError
 from assistant.extractive import ExtractiveAnswerer, Sentence
@@ -57,7 +57,7 @@ from assistant.support import strip_markers
 from assistant.text import has_control_characters, squash
 from assistant.thesaurus import default_thesaurus
 from assistant.timeline import Timeline, TimePlan, numbered_header, strip_as_of
-from assistant.when import DateRange, overlaps, ranges_in
+from assistant.when import DateRange, ranges_in
 
 DECLINE = (
     "I can't answer that from the articles I have: they don't cover it. "
@@ -451,9 +451,9 @@ class Assistant:
         if answer is None or answer.refused or not answer.citations:
             return None
         first = answer.citations[0]  # the sentence that answers best; others add to it
-        day = next((p.published for p in passages if p.source == first.source), "")
-        anchor = dt.date.fromisoformat(day) if day else ix.timeline.anchor()
-        if not any(overlaps(told, dates) for told in ranges_in(first.quote, anchor=anchor)):
+        published = next((p.published for p in passages if p.source == first.source), "")
+        anchor = passage_day(published) or ix.timeline.anchor()
+        if not any(told.overlaps(dates) for told in ranges_in(first.quote, anchor=anchor)):
             return None
         return events, passages
 

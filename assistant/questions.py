@@ -150,9 +150,7 @@ def without_stated_figure(question: str) -> str:
     found = _STATED_FIGURE.search(question)
     if found is None and states_a_span(question):
         found = _STATED_SPAN.search(question)
-    if found is None:
-        return question
-    return " ".join((question[: found.start("figure")] + question[found.end("figure") :]).split())
+    return _without_group(question, found, "figure")
 
 
 _HOW_MEASURE = re.compile(rf"\bhow\s+(?:{_HOW})\b", re.I)
@@ -163,9 +161,14 @@ def without_measure_frame(question: str) -> str:
     adjective of "how large/long/far..." ("How large could the army be?" is not about
     "largely") and the noun of "what's the size/number/share of..." ("size")."""
     found = _WHAT_IS_THE_MEASURE.search(question)
-    if found is not None:
-        question = question[: found.start("measure")] + question[found.end("measure") :]
-    return " ".join(_HOW_MEASURE.sub("how", question).split())
+    return " ".join(_HOW_MEASURE.sub("how", _without_group(question, found, "measure")).split())
+
+
+def _without_group(question: str, found: re.Match[str] | None, group: str) -> str:
+    """The question without what a match's group holds, its spaces collapsed."""
+    if found is None:
+        return question
+    return " ".join((question[: found.start(group)] + question[found.end(group) :]).split())
 
 
 _DATE_FRAME = re.compile(
@@ -940,14 +943,19 @@ def counted_noun(question: str) -> str | None:
     if found is None:
         return None
     said = found.group(1).split()
-    # The counted noun is plural: "people live" holds the noun "people", "key points" the
-    # noun "points" after its modifier.
-    plural = [w for w in said if w in _PLURALS or (w.endswith("s") and not w.endswith("ss"))]
-    noun = plural[0] if plural else said[-1]
-    return None if noun in STOPWORDS or noun in _FUNCTION_WORDS else noun
+    return _counted_in(said, fallback=said[-1])
 
 
 _PLURALS = frozenset("people personnel staff children men women police cattle".split())
+
+
+def _counted_in(said: Sequence[str], *, fallback: str | None) -> str | None:
+    """The noun a count counts among the words after it: the first plural ("people live"
+    holds the noun "people", "key points" the noun "points" after its modifier), else
+    `fallback`; None for a stop word."""
+    plural = [w for w in said if w in _PLURALS or (w.endswith("s") and not w.endswith("ss"))]
+    noun = plural[0] if plural else fallback
+    return None if noun is None or noun in STOPWORDS or noun in _FUNCTION_WORDS else noun
 
 
 def figure_noun(question: str) -> str | None:
@@ -957,9 +965,7 @@ def figure_noun(question: str) -> str | None:
     if found is None:
         return None
     said = re.findall(r"[a-z'-]+", question[found.end("figure") :].lower())[:3]
-    plural = [w for w in said if w in _PLURALS or (w.endswith("s") and not w.endswith("ss"))]
-    noun = plural[0] if plural else None
-    return None if noun is None or noun in STOPWORDS or noun in _FUNCTION_WORDS else noun
+    return _counted_in(said, fallback=None)
 
 
 _MEASURED = re.compile(

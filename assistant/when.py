@@ -58,6 +58,12 @@ class DateRange:
     def contains(self, day: dt.date) -> bool:
         return (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
 
+    def overlaps(self, other: DateRange) -> bool:
+        """Whether the two spans share a day (None: open-ended)."""
+        starts_in_time = self.start is None or other.end is None or self.start <= other.end
+        ends_in_time = other.start is None or self.end is None or other.start <= self.end
+        return starts_in_time and ends_in_time
+
     def describe(self) -> str:
         return format_range(self.start, self.end)
 
@@ -95,10 +101,12 @@ def mentions_time(question: str) -> bool:
     lowered = question.lower()
     if any(phrase in lowered for phrase in words.recency_phrases):
         return True
-    for token in _WORD.findall(lowered):
-        if token in words.gate or (token.isdigit() and len(token) == 4) or _numeric_date(token):
-            return True
-    return False
+    return any(_is_time_word(token) or _numeric_date(token) for token in _WORD.findall(lowered))
+
+
+def _is_time_word(token: str) -> bool:
+    """A month, a weekday, a time word of time_words.yaml ("week", "yesterday") or a year."""
+    return token in _words().gate or (token.isdigit() and len(token) == 4)
 
 
 def parse_time(question: str, *, anchor: dt.date | Callable[[], dt.date]) -> TimeQuestion:
@@ -129,11 +137,9 @@ def ranges_in(text: str, *, anchor: dt.date) -> list[DateRange]:
     around it, fewer when those do not parse: the date parser reads a whole sentence as
     one date or none ("last January at 880,000 active personnel": none)."""
     words = list(re.finditer(r"\S+", text))
-    gate = _words().gate
     found: list[DateRange] = []
     for i, word in enumerate(words):
-        token = word.group(0).strip(".,;:!?()[]\"'").lower()
-        if token not in gate and not (token.isdigit() and len(token) == 4):
+        if not _is_time_word(word.group(0).strip(".,;:!?()[]\"'").lower()):
             continue
         for before, after in _TIME_WINDOWS:
             start = words[max(0, i - before)].start()
@@ -147,13 +153,6 @@ def ranges_in(text: str, *, anchor: dt.date) -> list[DateRange]:
 
 
 _TIME_WINDOWS = ((3, 2), (2, 1), (1, 1), (1, 0), (0, 0))  # words before and after, widest first
-
-
-def overlaps(a: DateRange, b: DateRange) -> bool:
-    """Whether two spans of days share a day (None: open-ended)."""
-    starts_in_time = a.start is None or b.end is None or a.start <= b.end
-    ends_in_time = b.start is None or a.end is None or b.start <= a.end
-    return starts_in_time and ends_in_time
 
 
 # -- reading the question ------------------------------------------------------------------------
