@@ -780,24 +780,6 @@ def test_a_question_reads_its_passages_from_the_store_once(
     assert len(ids) == len(set(ids)), read
 
 
-@pytest.mark.parametrize(
-    "question",
-    [
-        "Is the army cap 600k?",
-        "Would Ukraine's army be capped at six hundred thousand?",
-        "Is the limit on Ukraine's military 0.6 million?",
-    ],
-)
-def test_a_figure_written_another_way_finds_the_sentence_that_states_it(
-    assistant: Assistant, question: str
-) -> None:
-    """The articles write "600,000": a question's "600k", "six hundred thousand" or "0.6
-    million" is that figure, so the sentence that settles it is the one that states it."""
-    answer = assistant.ask(question)
-    assert not answer.refused, answer.text
-    assert "600,000" in answer.citations[0].quote, answer.text
-
-
 def test_the_terms_of_a_figure_carry_its_value() -> None:
     from assistant.quantities import figure_terms, states_figure
 
@@ -813,24 +795,6 @@ def test_what_a_body_said_is_a_sentence_in_which_it_speaks(assistant: Assistant)
     answer = assistant.ask("what did the EU say?")
     assert not answer.refused, answer.text
     assert answer.citations[0].quote.startswith("The European Union said"), answer.text
-
-
-@pytest.mark.parametrize(
-    "question",
-    [
-        "How big could Ukraine's army be under the plan?",
-        "Good afternoon, I'm a student at Leeds - could you tell me how big Ukraine's army "
-        "could be under the plan? Many thanks, Priya",
-    ],
-)
-def test_how_big_is_answered_by_a_size_not_by_several_of_something(
-    assistant: Assistant, question: str
-) -> None:
-    """ "Several commentators have pointed out ... Ukraine's military" holds a count of
-    commentators, not the army's size; the cap of 600,000 answers."""
-    answer = assistant.ask(question)
-    assert not answer.refused, answer.text
-    assert "600,000" in answer.citations[0].quote, answer.text
 
 
 @pytest.mark.parametrize(
@@ -876,11 +840,30 @@ def test_a_deed_without_its_doer(sentence: str, doerless: bool) -> None:
     assert _done_by_no_one(sentence, "leak") is doerless
 
 
-def test_a_guessed_figure_is_settled_by_the_sentence_that_counts_the_same_thing(
-    assistant: Assistant,
+@pytest.mark.parametrize(
+    ("question", "quoted"),
+    [
+        # The articles write "600,000": "600k", "six hundred thousand" and "0.6 million" are
+        # that figure, so the sentence that settles the question is the one that states it.
+        ("Is the army cap 600k?", "600,000"),
+        ("Would Ukraine's army be capped at six hundred thousand?", "600,000"),
+        ("Is the limit on Ukraine's military 0.6 million?", "600,000"),
+        # "Several commentators have pointed out ... Ukraine's military" counts commentators,
+        # not the army's size: the cap of 600,000 answers "how big".
+        ("How big could Ukraine's army be under the plan?", "600,000"),
+        (
+            "Good afternoon, I'm a student at Leeds - could you tell me how big Ukraine's army "
+            "could be under the plan? Many thanks, Priya",
+            "600,000",
+        ),
+        # A guess is settled by the sentence that counts the same thing: the 28 points, not
+        # "commentators have pointed out".
+        ("the plan has something like two dozen points, yeah?", "28 points"),
+    ],
+)
+def test_the_sentence_that_settles_a_figure_is_quoted_first(
+    assistant: Assistant, question: str, quoted: str
 ) -> None:
-    """ "the plan has something like two dozen points, yeah?": the articles' 28 points
-    settle it, not "commentators have pointed out"."""
-    answer = assistant.ask("the plan has something like two dozen points, yeah?")
+    answer = assistant.ask(question)
     assert not answer.refused, answer.text
-    assert "28 points" in answer.citations[0].quote, answer.text
+    assert quoted in answer.citations[0].quote, answer.text
