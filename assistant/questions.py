@@ -211,7 +211,12 @@ _DATE = re.compile(
     r"(?:\w+\s+)?dates?\b|"
     # "is there an end date on it?", "is there a deadline?": asks for a time, or its absence
     r"^(?:is|are|was|were|will|would)\s+there\s+(?:(?:a|an|any)\s+)?(?:\w+\s+)?"
-    r"(?:dates?|deadlines?|timetables?|timelines?|time limits?)\b"
+    r"(?:dates?|deadlines?|timetables?|timelines?|time limits?)\b|"
+    # "what is the timeframe for the pullout?": a time is the answer (not of "what's the
+    # timeline for sanctions relief?", which "in stages" answers, nor always of a deadline,
+    # which a condition may set)
+    r"^(?:what|which)(?:'s|s|\s+is|\s+was|\s+are|\s+were|\s+will\s+be|\s+would\s+be)\s+"
+    r"(?:the\s+)?(?:\w+\s+)?(?:time\s?frames?|time limits?)\b"
 )
 # "which (us) president", "which two european countries": up to two words may describe the
 # category before its noun.
@@ -311,7 +316,10 @@ def asks_the_clock(question: str) -> bool:
 def _clock() -> re.Pattern[str]:
     phrases = [str(p).lower() for p in load_table("time_words")["clock_questions"]]
     forms = [re.escape(p).replace("'", "'?") for p in phrases]
-    return re.compile(r"\b(?:" + "|".join(forms) + r")\b")
+    # "what is the time frame for...?" asks of the articles: "time" there opens a noun
+    return re.compile(
+        r"\b(?:" + "|".join(forms) + r")\b(?!\s+(?:frames?|limits?|scales?|spans?|periods?)\b)"
+    )
 
 
 def is_injection(message: str) -> bool:
@@ -654,7 +662,11 @@ def asked_role(question: str) -> str | None:
     found = _WHO_IS_THE.match(asked)
     if found is None:
         return None
-    words = re.split(r"\s+(?:of|in|for|at|on|behind|with|to|who|that|which|from)\b", found.group(1))
+    # the role ends where a phrase about it starts: "of...", "who...", "working on..."
+    words = re.split(
+        r"\s+(?:of|in|for|at|on|behind|with|to|who|that|which|from|[a-z]+ing|[a-z]+ed)\b",
+        found.group(1),
+    )
     head = words[0].split()[-1] if words[0].split() else ""
     if not head.islower() or head in STOPWORDS or head in _NO_ROLE:
         return None  # a name ("Who is Rubio?"), or no word for a role
@@ -1175,6 +1187,35 @@ _CALENDAR = (
     r"saturday|sunday|thanksgiving|christmas|easter|today|yesterday|tomorrow|tonight)\b|"
     r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b"
 )
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+# A day of the calendar written out: "27 November", "November 27th", "27/11/2025".
+_DAY_OF_MONTH = re.compile(
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?![a-z])|"
+    rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}\b",
+    re.I,
+)
+# A holiday named without its date ("by Thanksgiving"): one day of its year, unlike a
+# weekday ("on Thursday" may be any Thursday).
+_NAMED_DAY = re.compile(
+    r"\b(?:thanksgiving|christmas(?: day| eve)?|easter(?: sunday| monday)?|new year's (?:day|eve)|"
+    r"independence day|victory day|boxing day|halloween)\b",
+    re.I,
+)
+
+
+def states_day_of_month(sentence: str) -> bool:
+    """Whether a sentence writes out a day of the calendar ("Thursday 27 November 2025")."""
+    return bool(_DAY_OF_MONTH.search(sentence))
+
+
+def named_days(sentence: str) -> frozenset[str]:
+    """The holidays a sentence names ("until Thanksgiving": "thanksgiving")."""
+    return frozenset(m.group(0).lower() for m in _NAMED_DAY.finditer(sentence))
+
+
 _CALENDAR_ASKED = re.compile(
     r"\b(?:dates?|(?:what|which) (?:day|year|month|weekday)|day of the week)\b", re.I
 )

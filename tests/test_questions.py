@@ -338,6 +338,10 @@ def test_the_deed_a_yes_no_question_asks_about(question: str, focus: str | None)
         "Is there an end date on the levy?",
         "is there a deadline for the bids",
         "Is there any timetable for the works?",
+        # a span of time is asked for: "within 100 days", "by Thanksgiving"
+        "what's the timeframe for the troops to leave the city?",
+        "What is the time frame for the vote?",
+        "whats the time limit on the offer",
     ],
 )
 def test_asking_whether_there_is_a_date_wants_a_date(question: str) -> None:
@@ -643,6 +647,8 @@ def test_the_kind_asked_for_through_describing_words(question: str, wants: Wants
         ("hi! what's today's date?", True),
         ("What time did the talks start?", False),
         ("When is the deadline?", False),
+        ("what is the time frame for the elections?", False),  # "time frame": a noun
+        ("What is the time limit on the offer?", False),
     ],
 )
 def test_asking_the_time_of_day_is_not_asking_the_articles(question: str, clock: bool) -> None:
@@ -741,6 +747,9 @@ def test_an_aside_before_a_dash_or_colon_is_not_the_question(message: str, clean
         ("Who is Kirill Dmitriev?", None),  # a name, not a role
         ("who is the person behind it?", None),
         ("Who wrote the plan?", None),  # a deed (subject_verb), not a role
+        # the role ends where a phrase about it starts
+        ("who's the us envoy working on it?", "envoy"),
+        ("Who is the minister tasked with the talks?", "minister"),
     ],
 )
 def test_the_role_a_who_is_the_question_asks_to_have_filled(
