@@ -40,11 +40,13 @@ from assistant.questions import (
     locates_something,
     measure_asked,
     measured_phrase,
+    named_days,
     offers_answer,
     proposes,
     reports_speech,
     says_something,
     spoken_by,
+    states_day_of_month,
     subject_verb,
     without_comparison_frame,
     without_date_frame,
@@ -173,7 +175,8 @@ class ExtractiveAnswerer:
     ) -> list[list[Sentence]]:
         """The sentences to quote, grouped by passage in reading order; [] means decline."""
         wants = answer_kind(question)
-        return _group(self._chosen(_cased(question, passages), context, passages, wants))
+        asked = _cased(question, passages)
+        return _group(self._chosen(asked, context, passages, wants, history=context))
 
     def select_parts(
         self, parts: Sequence[Part], context: str, passages: Sequence[Passage]
@@ -183,7 +186,7 @@ class ExtractiveAnswerer:
         for part in parts:
             lean = " ".join(filter(None, (part.context, context)))
             asked = _cased(part.text, passages)
-            for item in self._chosen(asked, lean, passages, part.wants):
+            for item in self._chosen(asked, lean, passages, part.wants, history=context):
                 chosen.setdefault(item.sentence.start, item)
         return _group(list(chosen.values()))
 
@@ -242,15 +245,45 @@ class ExtractiveAnswerer:
         return {t: w for t, w in self._weights(question).items() if t not in names}
 
     def _chosen(
-        self, question: str, context: str, passages: Sequence[Passage], wants: Wants
+        self,
+        question: str,
+        context: str,
+        passages: Sequence[Passage],
+        wants: Wants,
+        *,
+        history: str = "",
     ) -> list[Scored]:
+        """`context`: what the question leans on (earlier turns, or a two-part question's
+        first part); `history`: the earlier turns alone."""
         if self.unknown_names(question):
             return []
         scored = self.score(question, context, passages, wants)
         if not scored or scored[0].strength < self._min_support:
-            return []
+            if not any(self._stands_for_background(n) for n in self._asked_names(question)):
+                return []
+            # Only passages that name Kyiv were looked at: one that names no party may
+            # answer too ("Reports point to a push to secure answers by Thanksgiving").
+            scored = self.score(question, context, passages, wants, background_names=True)
+            if not scored or scored[0].strength < self._min_support:
+                return []
+        scored = _own_topic_first(scored, self._own_topic(question, history))
         chosen = self._choose(scored, self._asked_names(question), wants)
+        if wants is Wants.DATE:
+            chosen = _with_named_day_dated(chosen, scored)
         return _with_antecedents(chosen, scored, self._min_support)
+
+    def _stands_for_background(self, name: AskedName) -> bool:
+        """Whether an asked name is another name of the articles' background ("Kyiv",
+        where most passages name Ukraine)."""
+        return name.entity is not None and self._is_background(name.entity.removeprefix("@"))
+
+    def _own_topic(self, question: str, context: str) -> frozenset[str]:
+        """A follow-up's own topic words ("and the rest of the money?": "rest", "money");
+        empty when there is no earlier turn or it names none (framing words only)."""
+        if not context:
+            return frozenset()
+        framing = default_lexicon().framing
+        return frozenset(t for t in self._weights(_topic_of(question)) if t not in framing)
 
     def _is_background(self, entity: str) -> bool:
         """Whether at least half the passages name the entity by one of its names."""
@@ -303,6 +336,8 @@ class ExtractiveAnswerer:
         context: str,
         passages: Sequence[Passage],
         wants: Wants | None = None,
+        *,
+        background_names: bool = False,
     ) -> list[Scored]:
         sentences = _sentences(passages)
         if not sentences:
@@ -327,7 +362,7 @@ class ExtractiveAnswerer:
         cover_context = self._coverage(context, context_weights, sentences)
         passage_terms = _terms_by_passage(sentences)
         kind = wants or answer_kind(question)
-        fits = self._answer_type_check(question, kind, sentences)
+        fits = self._answer_type_check(question, kind, sentences, background_names=background_names)
         now = kind is Wants.NUMBER and asks_about_now(question)
         coverages = [cover(sentence) for sentence in sentences]
         said_around = _said_around(sentences, coverages, weights, passage_terms)
@@ -412,7 +447,12 @@ class ExtractiveAnswerer:
         return cover
 
     def _answer_type_check(
-        self, question: str, wants: Wants, sentences: list[Sentence]
+        self,
+        question: str,
+        wants: Wants,
+        sentences: list[Sentence],
+        *,
+        background_names: bool = False,
     ) -> Callable[[Sentence, frozenset[str]], float | None]:
         """What a sentence must hold to answer this kind of question.
 
@@ -421,6 +461,10 @@ class ExtractiveAnswerer:
         another of its names when the articles only use another: "America", "the US").
         """
         names = self._asked_names(question)
+        if background_names:
+            # "When must Kyiv answer?": a name of the articles' background (Kyiv, in
+            # articles about Ukraine) need not be in the passage, as "Ukraine" need not
+            names = [n for n in names if not self._stands_for_background(n)]
         entities = [
             entity
             for name in proper_names(question)
@@ -943,6 +987,44 @@ def _with_antecedents(chosen: list[Scored], scored: list[Scored], floor: float) 
     for item in kept:
         unique.setdefault(item.sentence.start, item)
     return list(unique.values())
+
+
+def _own_topic_first(scored: list[Scored], own: frozenset[str]) -> list[Scored]:
+    """A follow-up answered first by a sentence that says all of its own topic ("and the
+    rest of the money?": "The rest of those frozen assets would go..."), where one comes
+    close to the best, rather than by one that only answers the earlier turn again."""
+    if not own or own & scored[0].said:
+        return scored
+    best = scored[0]
+    own_best = next(
+        (s for s in scored if own <= s.said and s.score >= CLOSE_ALTERNATIVE * best.score), None
+    )
+    if own_best is None:
+        return scored
+    return [own_best, *(s for s in scored if s is not own_best)]
+
+
+def _with_named_day_dated(chosen: list[Scored], scored: list[Scored]) -> list[Scored]:
+    """For a "when" question answered with a day named without its date ("Ukraine has until
+    Thanksgiving late next week"): the retrieved sentence that gives that same holiday its date
+    ("by US Thanksgiving on Thursday 27 November 2025"), added after the answer, where no
+    quote already writes out a date."""
+    if any(states_day_of_month(item.sentence.text) for item in chosen):
+        return chosen
+    named = frozenset().union(*(named_days(item.sentence.text) for item in chosen))
+    if not named:
+        return chosen
+    dated = next(
+        (
+            item
+            for item in scored
+            if item not in chosen
+            and named & named_days(item.sentence.text)
+            and states_day_of_month(item.sentence.text)
+        ),
+        None,
+    )
+    return chosen if dated is None else [*chosen, dated]
 
 
 def _previous(sentence: Sentence, pool: Sequence[Sentence]) -> Sentence | None:

@@ -867,3 +867,61 @@ def test_the_sentence_that_settles_a_figure_is_quoted_first(
     answer = assistant.ask(question)
     assert not answer.refused, answer.text
     assert quoted in answer.citations[0].quote, answer.text
+
+
+def test_a_name_of_the_background_does_not_rule_out_a_passage_that_names_no_party(
+    assistant: Assistant,
+) -> None:
+    # "Kyiv" stands for Ukraine, which the articles are about: the passage that says when
+    # answers are due names neither, and still answers.
+    answer = assistant.ask("when must kyiv answer by?")
+    assert not answer.refused, answer.text
+    assert "27 November" in answer.citations[0].quote, answer.text
+
+
+def test_a_holiday_named_without_its_date_comes_with_the_sentence_that_dates_it(
+    assistant: Assistant,
+) -> None:
+    answer = assistant.ask("what's the actual date?", ["is there a deadline for ukraine to agree?"])
+    assert not answer.refused, answer.text
+    assert "Thanksgiving late next week" in answer.citations[0].quote, answer.text
+    assert any("27 November" in c.quote for c in answer.citations[1:]), answer.text
+
+
+def test_a_weekday_is_not_dated_by_another_sentence_that_names_the_same_weekday() -> None:
+    from assistant.extractive import _with_named_day_dated
+    from assistant.questions import named_days
+
+    assert named_days("details appeared in US media on Thursday") == frozenset()
+    assert named_days("Ukraine has until Thanksgiving late next week") == {"thanksgiving"}
+    assert _with_named_day_dated([], []) == []
+
+
+@pytest.mark.parametrize(
+    "follow_up", ["and what about whatever is left over?", "and the remainder?"]
+)
+def test_a_follow_up_is_answered_by_a_sentence_that_says_its_own_topic(
+    assistant: Assistant, follow_up: str
+) -> None:
+    # The earlier turn's sentence answers the follow-up's context as well as any; the one
+    # that says what the follow-up itself asks about ("The rest of those frozen assets...")
+    # is the answer.
+    earlier = ["what would happen to $100bn of the frozen russian assets?"]
+    answer = assistant.ask(follow_up, earlier)
+    assert not answer.refused, answer.text
+    assert "investment vehicle" in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("what's the price tag for putting ukraine back together?", "524bn"),
+        ("what happens to the assets left over?", "investment vehicle"),
+    ],
+)
+def test_everyday_words_find_the_articles_words(
+    assistant: Assistant, question: str, fact: str
+) -> None:
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.text
+    assert fact in answer.text, answer.text
