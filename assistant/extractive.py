@@ -42,6 +42,7 @@ from assistant.questions import (
     measured_phrase,
     named_days,
     offers_answer,
+    places_asked,
     proposes,
     reports_speech,
     says_something,
@@ -472,7 +473,12 @@ class ExtractiveAnswerer:
             and (entity := self._entity_known_as_other(name, question)) is not None
         ]
         measure = measure_asked(question)
-        measured_terms = set(terms(measured_phrase(question))) if wants is Wants.NUMBER else set()
+        measured_terms: set[str] = set()
+        if wants is Wants.NUMBER:
+            # the figure's own sentence names what it measures, and where: "the population of
+            # Pokrovsk", "how many people live in Pokrovsk?"
+            measured_terms = set(terms(measured_phrase(question)))
+            measured_terms |= {t for place in places_asked(question) for t in terms(place)}
         measured = [n for n in names if n.term in measured_terms]
         typed = wants in (Wants.NUMBER, Wants.DATE, Wants.PERSON, Wants.PLACE, Wants.NAME)
         does = self._says_verb(question, sentences) if wants is Wants.PERSON else None

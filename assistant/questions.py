@@ -682,6 +682,12 @@ _NO_ROLE = frozenset("person people one man woman guy someone body party side gr
 
 
 _PERFECT_OR_PASSIVE = re.compile(r"^(?:has|have|had|is|are|was|were)\s+(.*)$")
+# "how many soldiers have been killed since 2022?": what is counted was done, and the
+# figure must be of that deed (not of the army's size)
+_COUNTED_DEED = re.compile(
+    r"^(?:(?:and|so|but)\s+)?how (?:many|much)\s+(?:[a-z'-]+\s+){1,4}?"
+    r"(has|have|had|is|are|was|were)\s+(?:(?:been|being)\s+)?(.*)$"
+)
 _SUBJECT_WORDS = 4  # "has ukraine's parliament voted": the participle comes within 4 words
 
 
@@ -756,6 +762,9 @@ def asked_focus(question: str) -> str | None:
     parliament voted on the plan?": "voted"). None for other questions, and for a
     participle that only frames the verb after it ("Is Ukraine allowed to keep...?")."""
     asked = " ".join(question.lower().split()).rstrip("?!. ")
+    counted = _COUNTED_DEED.match(asked)
+    if counted is not None:  # "how many soldiers have been killed?": "killed"
+        asked = f"{counted.group(1)} it {counted.group(2)}"
     done = _PERFECT_OR_PASSIVE.match(asked)
     if done is None:
         return None
@@ -1087,6 +1096,12 @@ _LOCATED_NAME = re.compile(
     r"\b(?i:in|at|to|into|onto|from|near|inside|outside|across|throughout|within|towards?|"
     r"via|between|around)\s+(?:(?i:the|a|an)\s+)?[\"“]?([A-Z][\w‑-]*)(?![\w‑-]|['’]s?\b)"
 )  # not a possessive: "a stitch-up in Moscow's favour" places nothing in Moscow
+
+
+def places_asked(question: str) -> list[str]:
+    """The names a question places its topic at ("How many people live in Pokrovsk?":
+    "Pokrovsk"): a figure answers it only where its own sentence names that place."""
+    return [m.group(1) for m in _LOCATED_NAME.finditer(question)]
 
 
 def _names_something_new(name: str, asked: set[str]) -> bool:

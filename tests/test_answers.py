@@ -925,3 +925,19 @@ def test_everyday_words_find_the_articles_words(
     answer = assistant.ask(question)
     assert not answer.refused, answer.text
     assert fact in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # the quarter of a million live in the fortress-belt cities, not in Pokrovsk
+        "how many people live in pokrovsk?",
+        # the army's size is no count of the dead
+        "how many ukrainian soldiers have been killed since 2022?",
+    ],
+)
+def test_a_figure_of_something_else_does_not_answer_a_how_many_question(
+    assistant: Assistant, question: str
+) -> None:
+    answer = assistant.ask(question)
+    assert answer.refused, answer.text

@@ -25,6 +25,7 @@ from assistant.questions import (
     measured_phrase,
     offers_answer,
     parse_question,
+    places_asked,
     says_something,
     spoken_by,
     subject_verb,
@@ -326,6 +327,12 @@ def test_the_verb_a_who_question_asks_about(question: str, verb: str | None) -> 
         ("Has the mayor got a deputy?", None),  # "got" says little on its own
         ("Is the levy fair?", None),
         ("What has the council voted for?", None),  # not a yes/no question
+        # a count of something done: the figure must be of that deed
+        ("how many workers have been fired since May?", "fired"),
+        ("How many homes were flooded?", "flooded"),
+        ("how many trams are needed?", "needed"),
+        ("How many stops are in the plan?", None),
+        ("how many drivers are allowed to park there?", None),  # frames "park"
     ],
 )
 def test_the_deed_a_yes_no_question_asks_about(question: str, focus: str | None) -> None:
@@ -769,3 +776,16 @@ def test_the_role_a_who_is_the_question_asks_to_have_filled(
 )
 def test_the_thing_a_stated_figure_counts(question: str, noun: str | None) -> None:
     assert figure_noun(question) == noun
+
+
+@pytest.mark.parametrize(
+    ("question", "places"),
+    [
+        ("How many people live in Pokrovsk?", ["Pokrovsk"]),
+        ("how much is held at Euroclear in Belgium?", ["Euroclear", "Belgium"]),
+        ("How many points are in the plan?", []),  # "the plan" names no place
+        ("How big is a stitch-up in Moscow's favour?", []),  # a possessive places nothing
+    ],
+)
+def test_the_places_a_question_puts_its_topic_at(question: str, places: list[str]) -> None:
+    assert places_asked(question) == places
