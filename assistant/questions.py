@@ -775,6 +775,7 @@ def asked_focus(question: str) -> str | None:
     for i, word in enumerate(following[1 : _SUBJECT_WORDS + 1], start=1):
         if following[i - 1] not in _DETERMINERS and _is_participle(word, irregular):
             framing = _frames_a_verb(following[i + 1 : i + 3])  # allowed/supposed to ...
+            framing = framing or word in {str(w) for w in verbs["permission"]}
             if framing or word in light or word in STOPWORDS:
                 return None
             if following[i + 1 : i + 2] and following[i + 1] in _PARTICLES:

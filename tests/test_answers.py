@@ -941,3 +941,12 @@ def test_a_figure_of_something_else_does_not_answer_a_how_many_question(
 ) -> None:
     answer = assistant.ask(question)
     assert answer.refused, answer.text
+
+
+def test_a_question_of_leave_is_settled_by_what_the_plan_says_of_the_movement(
+    assistant: Assistant,
+) -> None:
+    # no article says "allowed": "Russian troops staying out of that strip" settles it
+    answer = assistant.ask("are russian troops allowed into the strip ukraine leaves?")
+    assert not answer.refused, answer.text
+    assert "staying out" in answer.text or "will not enter" in answer.text, answer.text

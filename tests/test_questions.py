@@ -333,6 +333,9 @@ def test_the_verb_a_who_question_asks_about(question: str, verb: str | None) -> 
         ("how many trams are needed?", "needed"),
         ("How many stops are in the plan?", None),
         ("how many drivers are allowed to park there?", None),  # frames "park"
+        # leave given or refused frames the movement after it
+        ("Are lorries allowed into the old town?", None),
+        ("Is the club barred from the league?", None),
     ],
 )
 def test_the_deed_a_yes_no_question_asks_about(question: str, focus: str | None) -> None:
