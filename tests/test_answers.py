@@ -950,3 +950,10 @@ def test_a_question_of_leave_is_settled_by_what_the_plan_says_of_the_movement(
     answer = assistant.ask("are russian troops allowed into the strip ukraine leaves?")
     assert not answer.refused, answer.text
     assert "staying out" in answer.text or "will not enter" in answer.text, answer.text
+
+
+def test_who_spoke_is_answered_by_the_one_who_said_it(assistant: Assistant) -> None:
+    # "spoke" is a verb of speech: the sentence that reports what she said answers it
+    answer = assistant.ask("who spoke up for ukraine at the un about its red lines?")
+    assert not answer.refused, answer.text
+    assert "Hayovyshyn" in answer.text, answer.text
