@@ -563,6 +563,14 @@ def _leading_patterns() -> tuple[re.Pattern[str], ...]:
         re.compile(rf"^(?:{intro}){_PUNCT}", re.I),
         re.compile(rf"^(?:{frame})(?:{_PUNCT}|\s+)", re.I),
         re.compile(rf"^(?:{aside})\s*[-:\u2014\u2013]+\s*", re.I),
+        # the asker's own situation before a dash or colon ("Before we publish - ...",
+        # "For my essay: ..."): a clause of theirs, with no question of its own
+        re.compile(
+            r"^(?![^-:\u2014\u2013?]*\?)(?:[\w',]+\s+){0,6}?(?:i|i'm|i've|we|we're|we've|my|our)"
+            r"(?:\s+[\w',]+){0,6}?\s*(?:\s-+|[:\u2014\u2013])\s*"
+            rf"(?=(?:{_QUESTION_START}|between|among|for|from|with)\b)",
+            re.I,
+        ),
     )
 
 

@@ -957,3 +957,13 @@ def test_who_spoke_is_answered_by_the_one_who_said_it(assistant: Assistant) -> N
     answer = assistant.ask("who spoke up for ukraine at the un about its red lines?")
     assert not answer.refused, answer.text
     assert "Hayovyshyn" in answer.text, answer.text
+
+
+def test_which_parties_is_answered_by_the_sentence_that_names_them(assistant: Assistant) -> None:
+    # "which parties" asks for names; "no-attack" is the articles' "non-aggression"
+    answer = assistant.ask(
+        "Hi all,\n\nBefore we publish - between which parties would the no-attack pact be?"
+        "\n\nThanks,\nTom"
+    )
+    assert not answer.refused, answer.text
+    assert "Russia, Ukraine and Europe" in answer.text, answer.text

@@ -742,6 +742,17 @@ def test_a_yes_no_question_about_a_stated_span(question: str, wants: Wants, topi
         ),
         ("quick one: who wrote the plan?", "Who wrote the plan?"),
         ("what's the deal with crimea?", "About crimea?"),  # a frame of its topic, kept
+        # the asker's own situation is not the question
+        (
+            "Before we publish - between which parties is the pact?",
+            "Between which parties is the pact?",
+        ),
+        ("for my essay: how many stops are planned?", "How many stops are planned?"),
+        ("Donetsk - what happens to it?", "Donetsk - what happens to it?"),  # its topic, kept
+        (
+            "we know the cap - but what is the size now?",
+            "we know the cap - but what is the size now?",
+        ),
     ],
 )
 def test_an_aside_before_a_dash_or_colon_is_not_the_question(message: str, cleaned: str) -> None:
