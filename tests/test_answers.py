@@ -967,3 +967,10 @@ def test_which_parties_is_answered_by_the_sentence_that_names_them(assistant: As
     )
     assert not answer.refused, answer.text
     assert "Russia, Ukraine and Europe" in answer.text, answer.text
+
+
+def test_which_outlet_a_piece_leans_on_is_answered_by_its_source(assistant: Assistant) -> None:
+    # "lean on" is the article's "drawing on" / "according to"
+    answer = assistant.ask("which outlet's reporting does the explainer lean on?")
+    assert not answer.refused, answer.text
+    assert "BBC" in answer.text, answer.text
