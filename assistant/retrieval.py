@@ -139,6 +139,10 @@ class HybridRetriever:
                 known = [t for t in terms(member) if t not in found and self._lexical.knows(t)]
                 found += known
                 replaced = replaced or bool(known)
+        for figure in _figures_as_written(text):
+            if figure not in found and self._lexical.knows(figure):
+                found.append(figure)  # "600k", "six hundred thousand": the articles' 600,000
+                replaced = True
         return found if replaced else None
 
     def _corpus_dates(self) -> CorpusDates:
@@ -192,3 +196,17 @@ def passage_from(chunk: StoredChunk, score: float) -> Passage:
         author=str(meta.get("author") or ""),
         corpus_path=corpus_path(meta),
     )
+
+
+def _figures_as_written(text: str) -> list[str]:
+    """The whole figures a text states in another form than digits ("600k", "0.6 million",
+    "six hundred thousand"), as the keyword index holds them when written out: "600000"
+    (from "600,000")."""
+    from assistant.quantities import figure_terms
+
+    written = set(terms(text))
+    figures = []
+    for value in dict.fromkeys(figure_terms(text).values()):
+        if value >= 1000 and value == int(value) and str(int(value)) not in written:
+            figures.append(str(int(value)))
+    return figures

@@ -974,3 +974,30 @@ def test_which_outlet_a_piece_leans_on_is_answered_by_its_source(assistant: Assi
     answer = assistant.ask("which outlet's reporting does the explainer lean on?")
     assert not answer.refused, answer.text
     assert "BBC" in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    ("text", "figures"),
+    [
+        ("is 600k fine by the kremlin?", ["600000"]),
+        ("six hundred thousand troops", ["600000"]),
+        ("0.6 million soldiers", ["600000"]),
+        ("600,000 soldiers", []),  # already as the index holds it
+        ("28 points", []),
+    ],
+)
+def test_a_figure_written_another_way_is_searched_as_the_articles_write_it(
+    text: str, figures: list[str]
+) -> None:
+    from assistant.retrieval import _figures_as_written
+
+    assert _figures_as_written(text) == figures
+
+
+def test_a_figure_written_another_way_finds_the_passages_that_state_it(
+    assistant: Assistant,
+) -> None:
+    # "600k" is no word of the articles: the keyword search looks for their "600,000"
+    answer = assistant.ask("is 600k definitely fine by the kremlin?")
+    assert not answer.refused, answer.text
+    assert "Moscow dislikes" in answer.text or "too big" in answer.text, answer.text
