@@ -491,6 +491,7 @@ class ExtractiveAnswerer:
             question
         )
         counting = _counting(counted, sentences) if counted else None
+        owned = _owned(question)
 
         def fits(sentence: Sentence, around: frozenset[str]) -> float | None:
             """None rules the sentence out; otherwise a factor for its score."""
@@ -508,6 +509,10 @@ class ExtractiveAnswerer:
                 return None  # "How has the Kremlin reacted?": not commentators on its tastes
             if counting and (sentence.passage.id, sentence.start) not in counting:
                 return None  # "How many points...?": "28 key points", not "pointed out"
+            if owned and _owned_by_another(owned, _owned(sentence.text)):
+                return (
+                    None  # "Does it cap Russia's army?": "Ukraine's armed forces would be capped"
+                )
             if not typed:
                 # A verb of speech reports a statement more surely than quotation marks,
                 # which also quote the draft's own words ("a 'robust' military response").
@@ -1008,6 +1013,36 @@ def _own_topic_first(scored: list[Scored], own: frozenset[str]) -> list[Scored]:
     if own_best is None:
         return scored
     return [own_best, *(s for s in scored if s is not own_best)]
+
+
+def _owned(text: str) -> frozenset[tuple[str, frozenset[str]]]:
+    """What the text says an entity has: "Russia's own army", "Ukraine's armed forces",
+    "the Ukrainian Armed Forces" as (the entity, the concepts of the thing had)."""
+    lexicon = default_lexicon()
+    flat = normalise(text)
+    tokens = [t for t in lexicon.tokens(text) if t.content]
+    found = set()
+    for token, following in pairwise(tokens):
+        if token.entity is None or following.entity is not None:
+            continue
+        between = flat[token.end : following.start]
+        possessive = re.fullmatch(r"'s?\s+(?:own\s+)?", between) is not None
+        adjective = lexicon.is_demonym(token.raw) and between.isspace()
+        if possessive or adjective:
+            found.add((token.entity, following.concepts - {following.raw}))
+    return frozenset(found)
+
+
+def _owned_by_another(
+    asked: frozenset[tuple[str, frozenset[str]]], said: frozenset[tuple[str, frozenset[str]]]
+) -> bool:
+    """Whether a sentence gives the thing a question asks of one entity to another only
+    ("Russia's army" asked; "Ukraine's armed forces" said, Russia's not)."""
+    for owner, concepts in asked:
+        others = {o for o, c in said if c & concepts and o != owner}
+        if others and not any(o == owner and c & concepts for o, c in said):
+            return True
+    return False
 
 
 def _with_named_day_dated(chosen: list[Scored], scored: list[Scored]) -> list[Scored]:

@@ -1001,3 +1001,28 @@ def test_a_figure_written_another_way_finds_the_passages_that_state_it(
     answer = assistant.ask("is 600k definitely fine by the kremlin?")
     assert not answer.refused, answer.text
     assert "Moscow dislikes" in answer.text or "too big" in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    ("text", "owner"),
+    [
+        ("does the plan cap how big russia's own army can be?", "russia"),
+        ("Ukraine’s armed forces would be capped at 600,000 personnel", "ukraine"),
+        ("The size of the Ukrainian Armed Forces will be limited", "ukraine"),
+        ("What does the plan say about the army?", None),
+    ],
+)
+def test_what_an_entity_is_said_to_have(text: str, owner: str | None) -> None:
+    from assistant.extractive import _owned
+
+    owners = {entity for entity, _ in _owned(text)}
+    assert owners == ({owner} if owner else set())
+
+
+def test_a_thing_asked_of_one_party_is_not_answered_by_another_partys(
+    assistant: Assistant,
+) -> None:
+    # Ukraine's armed forces are capped; nothing is said of Russia's
+    answer = assistant.ask("does the plan also cap how big russia's own army can be?")
+    assert answer.refused, answer.text
+    assert "600,000" not in answer.text.split("closest passages")[0], answer.text
