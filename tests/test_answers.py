@@ -917,6 +917,8 @@ def test_a_follow_up_is_answered_by_a_sentence_that_says_its_own_topic(
     [
         ("what's the price tag for putting ukraine back together?", "524bn"),
         ("what happens to the assets left over?", "investment vehicle"),
+        ("where would the european combat aircraft sit, according to the leak?", "Poland"),
+        ("which cities form the defensive line?", "Kramatorsk"),
     ],
 )
 def test_everyday_words_find_the_articles_words(
