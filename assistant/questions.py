@@ -232,8 +232,10 @@ _PERSON = re.compile(
 )
 _PLACE = re.compile(
     r"^(?:and |so |but )?where\b|"
-    rf"\b(?:which|in what) {_DESCRIBED}(?P<category>country|countries|city|cities|regions?|"
-    r"territory|territories|places?|areas?|states?)\b"
+    # "what towns...?" as "which towns...?" (not "what state is it in?", "what areas of...")
+    rf"\b(?:which|in what|what(?= {_DESCRIBED}(?:countr|cit|region|town|village|province|"
+    rf"oblast))) {_DESCRIBED}(?P<category>country|countries|city|cities|regions?|"
+    r"towns?|villages?|provinces?|oblasts?|territory|territories|places?|areas?|states?)\b"
 )
 _BODIES = "|".join(re.escape(str(w)) for w in load_table("people")["bodies"])
 _NAME_ASKED = re.compile(

@@ -141,6 +141,9 @@ def test_names_that_belong_to_the_question_stay() -> None:
         ("Which official signed the order?", Wants.PERSON),
         ("Where is the new depot?", Wants.PLACE),
         ("Which countries backed the motion?", Wants.PLACE),
+        ("which towns lie on the new line?", Wants.PLACE),
+        ("what villages would the bypass cut off?", Wants.PLACE),
+        ("What state is the depot in?", Wants.ANYTHING),  # a condition, not a place
         ("Does the plan raise fares?", Wants.YES_NO),
         ("Is the port being sold?", Wants.YES_NO),
         ("if the levy applies to tourists", Wants.YES_NO),
