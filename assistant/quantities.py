@@ -146,9 +146,9 @@ def _word_quantities(flat: str) -> list[Quantity]:
     while i < len(tokens):
         word = tokens[i][0]
         following = tokens[i + 1][0] if i + 1 < len(tokens) else ""
-        if not _is_number_word(word) or (
-            word in words.only_before_scale and following not in words.scales
-        ):
+        # a scale word opens a run only before another ("hundred billion": 100bn)
+        opens = _is_number_word(word) or (word in words.scales and following in words.scales)
+        if not opens or (word in words.only_before_scale and following not in words.scales):
             i += 1
             continue
         value, j = _read_number(tokens, i)
@@ -185,7 +185,7 @@ def _read_number(tokens: list[tuple[str, int, int]], i: int) -> tuple[float, int
             current += words.units[word]
         elif word in words.fractions and current == 0 and total == 0:
             fraction = words.fractions[word]
-        elif word in words.scales and (current or total or fraction):
+        elif word in words.scales and (current or total or fraction or j == i):
             scale = words.scales[word]
             if fraction:
                 current = fraction * scale

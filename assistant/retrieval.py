@@ -199,14 +199,21 @@ def passage_from(chunk: StoredChunk, score: float) -> Passage:
 
 
 def _figures_as_written(text: str) -> list[str]:
-    """The whole figures a text states in another form than digits ("600k", "0.6 million",
-    "six hundred thousand"), as the keyword index holds them when written out: "600000"
-    (from "600,000")."""
+    """The whole figures a text states in another form than the articles' ("600k", "0.6
+    million", "six hundred thousand", "a hundred billion"), as the keyword index holds
+    them: "600000" (from "600,000"); "100" and "bn" (from "$100bn")."""
     from assistant.quantities import figure_terms
 
     written = set(terms(text))
-    figures = []
+    figures: list[str] = []
     for value in dict.fromkeys(figure_terms(text).values()):
-        if value >= 1000 and value == int(value) and str(int(value)) not in written:
-            figures.append(str(int(value)))
+        if value < 1000 or value != int(value):
+            continue
+        if value >= 1e9 and value % 1e9 == 0:  # "a hundred billion": the articles' "$100bn"
+            forms = [str(int(value // 1e9)), "bn"]
+        elif value >= 1e6 and value % 1e6 == 0:  # "two million": "2m"
+            forms = [str(int(value // 1e6)), "m"]
+        else:  # "600k": "600,000"
+            forms = [str(int(value))]
+        figures += [f for f in forms if f not in written and f not in figures]
     return figures

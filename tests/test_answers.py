@@ -787,6 +787,11 @@ def test_the_terms_of_a_figure_carry_its_value() -> None:
     assert figure_terms("capped at 0.6 million") == {"0.6": 600_000, "million": 600_000}
     assert states_figure("limited to 600,000 personnel", 600_000)
     assert not states_figure("600 delegates attended", 600_000)
+    # "a hundred billion", "the second hundred billion": $100bn
+    assert figure_terms("a hundred billion dollars")["billion"] == 100e9
+    assert figure_terms("the second hundred billion")["billion"] == 100e9
+    assert figure_terms("a deal") == {}
+    assert figure_terms("hundreds of people") == {}
 
 
 def test_what_a_body_said_is_a_sentence_in_which_it_speaks(assistant: Assistant) -> None:
@@ -985,6 +990,7 @@ def test_which_outlet_a_piece_leans_on_is_answered_by_its_source(assistant: Assi
         ("six hundred thousand troops", ["600000"]),
         ("0.6 million soldiers", ["600000"]),
         ("600,000 soldiers", []),  # already as the index holds it
+        ("who pays the second hundred billion?", ["100", "bn"]),  # the articles' "$100bn"
         ("28 points", []),
     ],
 )
@@ -1028,3 +1034,9 @@ def test_a_thing_asked_of_one_party_is_not_answered_by_another_partys(
     answer = assistant.ask("does the plan also cap how big russia's own army can be?")
     assert answer.refused, answer.text
     assert "600,000" not in answer.text.split("closest passages")[0], answer.text
+
+
+def test_a_sum_in_words_finds_the_sum_in_figures(assistant: Assistant) -> None:
+    answer = assistant.ask("who would pay the second hundred billion for rebuilding?")
+    assert not answer.refused, answer.text
+    assert "Europe adding" in answer.text or "Europe adding another $100bn" in answer.text
