@@ -714,6 +714,14 @@ def test_a_demonym_before_a_noun_is_met_by_the_country_before_the_same_noun(
             " with caps like that?",
             "600,000",
         ),
+        # everyday words for the articles' own
+        ("what's the price tag for putting ukraine back together?", "524bn"),
+        ("what happens to the assets left over?", "investment vehicle"),
+        ("where would the european combat aircraft sit, according to the leak?", "Poland"),
+        ("which cities form the defensive line?", "Kramatorsk"),
+        ("which outlet's reporting does the explainer lean on?", "BBC"),  # "drawing on"
+        # "spoke" is a verb of speech: the sentence that reports what she said answers it
+        ("who spoke up for ukraine at the un about its red lines?", "Hayovyshyn"),
     ],
 )
 def test_idioms_in_the_synonym_table(assistant: Assistant, question: str, expected: str) -> None:
@@ -918,23 +926,6 @@ def test_a_follow_up_is_answered_by_a_sentence_that_says_its_own_topic(
 
 
 @pytest.mark.parametrize(
-    ("question", "fact"),
-    [
-        ("what's the price tag for putting ukraine back together?", "524bn"),
-        ("what happens to the assets left over?", "investment vehicle"),
-        ("where would the european combat aircraft sit, according to the leak?", "Poland"),
-        ("which cities form the defensive line?", "Kramatorsk"),
-    ],
-)
-def test_everyday_words_find_the_articles_words(
-    assistant: Assistant, question: str, fact: str
-) -> None:
-    answer = assistant.ask(question)
-    assert not answer.refused, answer.text
-    assert fact in answer.text, answer.text
-
-
-@pytest.mark.parametrize(
     "question",
     [
         # the quarter of a million live in the fortress-belt cities, not in Pokrovsk
@@ -959,13 +950,6 @@ def test_a_question_of_leave_is_settled_by_what_the_plan_says_of_the_movement(
     assert "staying out" in answer.text or "will not enter" in answer.text, answer.text
 
 
-def test_who_spoke_is_answered_by_the_one_who_said_it(assistant: Assistant) -> None:
-    # "spoke" is a verb of speech: the sentence that reports what she said answers it
-    answer = assistant.ask("who spoke up for ukraine at the un about its red lines?")
-    assert not answer.refused, answer.text
-    assert "Hayovyshyn" in answer.text, answer.text
-
-
 def test_which_parties_is_answered_by_the_sentence_that_names_them(assistant: Assistant) -> None:
     # "which parties" asks for names; "no-attack" is the articles' "non-aggression"
     answer = assistant.ask(
@@ -974,13 +958,6 @@ def test_which_parties_is_answered_by_the_sentence_that_names_them(assistant: As
     )
     assert not answer.refused, answer.text
     assert "Russia, Ukraine and Europe" in answer.text, answer.text
-
-
-def test_which_outlet_a_piece_leans_on_is_answered_by_its_source(assistant: Assistant) -> None:
-    # "lean on" is the article's "drawing on" / "according to"
-    answer = assistant.ask("which outlet's reporting does the explainer lean on?")
-    assert not answer.refused, answer.text
-    assert "BBC" in answer.text, answer.text
 
 
 @pytest.mark.parametrize(
