@@ -719,6 +719,7 @@ def test_a_demonym_before_a_noun_is_met_by_the_country_before_the_same_noun(
         ("what happens to the assets left over?", "investment vehicle"),
         ("where would the european combat aircraft sit, according to the leak?", "Poland"),
         ("which cities form the defensive line?", "Kramatorsk"),
+        ("what would the US earn from the plan?", "50%"),  # "receiving 50% of the profits"
         ("which outlet's reporting does the explainer lean on?", "BBC"),  # "drawing on"
         # "spoke" is a verb of speech: the sentence that reports what she said answers it
         ("who spoke up for ukraine at the un about its red lines?", "Hayovyshyn"),
