@@ -641,13 +641,24 @@ def test_the_category_a_question_asks_for_is_said_by_a_place_of_that_kind(
 
 
 @pytest.mark.parametrize(
-    "question", ["What year will the elections be held?", "On what date will the war end?"]
+    "question",
+    [
+        # "Six years later" says "year", but not of the elections: no article dates them.
+        "What year will the elections be held?",
+        "On what date will the war end?",
+        # the quarter of a million live in the fortress-belt cities, not in Pokrovsk
+        "how many people live in pokrovsk?",
+        # the army's size is no count of the dead
+        "how many ukrainian soldiers have been killed since 2022?",
+        # Ukraine's armed forces are capped; nothing is said of Russia's
+        "does the plan also cap how big russia's own army can be?",
+    ],
 )
-def test_the_time_noun_a_question_asks_with_is_not_its_topic(
+def test_a_sentence_about_something_else_does_not_answer_a_near_miss(
     assistant: Assistant, question: str
 ) -> None:
-    """ "Six years later" says "year", but not of the elections: no article dates them."""
-    assert assistant.ask(question).refused
+    answer = assistant.ask(question)
+    assert answer.refused, answer.text
 
 
 @pytest.mark.parametrize(
@@ -720,6 +731,18 @@ def test_a_demonym_before_a_noun_is_met_by_the_country_before_the_same_noun(
         ("where would the european combat aircraft sit, according to the leak?", "Poland"),
         ("which cities form the defensive line?", "Kramatorsk"),
         ("what would the US earn from the plan?", "50%"),  # "receiving 50% of the profits"
+        # no article says "allowed": "Russian troops staying out of that strip" settles it
+        ("are russian troops allowed into the strip ukraine leaves?", "staying out"),
+        # "which parties" asks for names; "no-attack" is the articles' "non-aggression"
+        (
+            "Hi all,\n\nBefore we publish - between which parties would the no-attack pact be?"
+            "\n\nThanks,\nTom",
+            "Russia, Ukraine and Europe",
+        ),
+        # "600k" is no word of the articles: the keyword search looks for their "600,000"
+        ("is 600k definitely fine by the kremlin?", "Moscow dislikes"),
+        # "the second hundred billion": the articles' "$100bn"
+        ("who would pay the second hundred billion for rebuilding?", "Europe adding"),
         ("which outlet's reporting does the explainer lean on?", "BBC"),  # "drawing on"
         # "spoke" is a verb of speech: the sentence that reports what she said answers it
         ("who spoke up for ukraine at the un about its red lines?", "Hayovyshyn"),
@@ -927,41 +950,6 @@ def test_a_follow_up_is_answered_by_a_sentence_that_says_its_own_topic(
 
 
 @pytest.mark.parametrize(
-    "question",
-    [
-        # the quarter of a million live in the fortress-belt cities, not in Pokrovsk
-        "how many people live in pokrovsk?",
-        # the army's size is no count of the dead
-        "how many ukrainian soldiers have been killed since 2022?",
-    ],
-)
-def test_a_figure_of_something_else_does_not_answer_a_how_many_question(
-    assistant: Assistant, question: str
-) -> None:
-    answer = assistant.ask(question)
-    assert answer.refused, answer.text
-
-
-def test_a_question_of_leave_is_settled_by_what_the_plan_says_of_the_movement(
-    assistant: Assistant,
-) -> None:
-    # no article says "allowed": "Russian troops staying out of that strip" settles it
-    answer = assistant.ask("are russian troops allowed into the strip ukraine leaves?")
-    assert not answer.refused, answer.text
-    assert "staying out" in answer.text or "will not enter" in answer.text, answer.text
-
-
-def test_which_parties_is_answered_by_the_sentence_that_names_them(assistant: Assistant) -> None:
-    # "which parties" asks for names; "no-attack" is the articles' "non-aggression"
-    answer = assistant.ask(
-        "Hi all,\n\nBefore we publish - between which parties would the no-attack pact be?"
-        "\n\nThanks,\nTom"
-    )
-    assert not answer.refused, answer.text
-    assert "Russia, Ukraine and Europe" in answer.text, answer.text
-
-
-@pytest.mark.parametrize(
     ("text", "figures"),
     [
         ("is 600k fine by the kremlin?", ["600000"]),
@@ -980,15 +968,6 @@ def test_a_figure_written_another_way_is_searched_as_the_articles_write_it(
     assert _figures_as_written(text) == figures
 
 
-def test_a_figure_written_another_way_finds_the_passages_that_state_it(
-    assistant: Assistant,
-) -> None:
-    # "600k" is no word of the articles: the keyword search looks for their "600,000"
-    answer = assistant.ask("is 600k definitely fine by the kremlin?")
-    assert not answer.refused, answer.text
-    assert "Moscow dislikes" in answer.text or "too big" in answer.text, answer.text
-
-
 @pytest.mark.parametrize(
     ("text", "owner"),
     [
@@ -1003,18 +982,3 @@ def test_what_an_entity_is_said_to_have(text: str, owner: str | None) -> None:
 
     owners = {entity for entity, _ in _owned(text)}
     assert owners == ({owner} if owner else set())
-
-
-def test_a_thing_asked_of_one_party_is_not_answered_by_another_partys(
-    assistant: Assistant,
-) -> None:
-    # Ukraine's armed forces are capped; nothing is said of Russia's
-    answer = assistant.ask("does the plan also cap how big russia's own army can be?")
-    assert answer.refused, answer.text
-    assert "600,000" not in answer.text.split("closest passages")[0], answer.text
-
-
-def test_a_sum_in_words_finds_the_sum_in_figures(assistant: Assistant) -> None:
-    answer = assistant.ask("who would pay the second hundred billion for rebuilding?")
-    assert not answer.refused, answer.text
-    assert "Europe adding" in answer.text or "Europe adding another $100bn" in answer.text
