@@ -259,8 +259,9 @@ class ExtractiveAnswerer:
         if self.unknown_names(question):
             return []
         scored = self.score(question, context, passages, wants)
+        names = self._asked_names(question)
         if not scored or scored[0].strength < self._min_support:
-            if not any(self._stands_for_background(n) for n in self._asked_names(question)):
+            if not any(self._stands_for_background(n) for n in names):
                 return []
             # Only passages that name Kyiv were looked at: one that names no party may
             # answer too ("Reports point to a push to secure answers by Thanksgiving").
@@ -268,7 +269,7 @@ class ExtractiveAnswerer:
             if not scored or scored[0].strength < self._min_support:
                 return []
         scored = _own_topic_first(scored, self._own_topic(question, history))
-        chosen = self._choose(scored, self._asked_names(question), wants)
+        chosen = self._choose(scored, names, wants)
         if wants is Wants.DATE:
             chosen = _with_named_day_dated(chosen, scored)
         return _with_antecedents(chosen, scored, self._min_support)
@@ -509,10 +510,9 @@ class ExtractiveAnswerer:
                 return None  # "How has the Kremlin reacted?": not commentators on its tastes
             if counting and (sentence.passage.id, sentence.start) not in counting:
                 return None  # "How many points...?": "28 key points", not "pointed out"
+            # "Does it cap Russia's army?": not "Ukraine's armed forces would be capped"
             if owned and _owned_by_another(owned, _owned(sentence.text)):
-                return (
-                    None  # "Does it cap Russia's army?": "Ukraine's armed forces would be capped"
-                )
+                return None
             if not typed:
                 # A verb of speech reports a statement more surely than quotation marks,
                 # which also quote the draft's own words ("a 'robust' military response").
@@ -1015,6 +1015,7 @@ def _own_topic_first(scored: list[Scored], own: frozenset[str]) -> list[Scored]:
     return [own_best, *(s for s in scored if s is not own_best)]
 
 
+@lru_cache(maxsize=8192)
 def _owned(text: str) -> frozenset[tuple[str, frozenset[str]]]:
     """What the text says an entity has: "Russia's own army", "Ukraine's armed forces",
     "the Ukrainian Armed Forces" as (the entity, the concepts of the thing had)."""

@@ -1205,13 +1205,14 @@ _MEASURES = (
         Measure.DURATION,
     ),
 )
+_NUMERIC_DATE = r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b"  # "27/11/2025"
 # A point in the calendar: what "what date...?" or "which year...?" wants.
 _CALENDAR = (
     r"\b(?:1[89]\d\d|20\d\d)\b|(?-i:\bMay\b)(?!\s+(?:be|have|not)\b)|"
     r"\b(?:january|february|march|april|june|july|august|"
     r"september|october|november|december|monday|tuesday|wednesday|thursday|friday|"
     r"saturday|sunday|thanksgiving|christmas|easter|today|yesterday|tomorrow|tonight)\b|"
-    r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b"
+    + _NUMERIC_DATE
 )
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
@@ -1220,7 +1221,7 @@ _MONTH = (
 # A day of the calendar written out: "27 November", "November 27th", "27/11/2025".
 _DAY_OF_MONTH = re.compile(
     rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?![a-z])|"
-    rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}\b",
+    rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b|{_NUMERIC_DATE}",
     re.I,
 )
 # A holiday named without its date ("by Thanksgiving"): one day of its year, unlike a
