@@ -877,7 +877,8 @@ _REACTION = re.compile(
 _WHAT_SAID = re.compile(
     r"^(?:(?:and|so|but)\s+)?what\s+(?:has|have|had|did|does|do|would|will)\s+(?P<speaker>.+?)\s+"
     r"(?:(?:itself|themselves|himself|herself|actually|publicly|officially)\s+)?"
-    r"(?:say|said|tell|told|call|called|think|claim|claimed|argue|argued|make of|warn|warned)\b"
+    r"(?:say|said|tell|told|call|called|think|reckon|believe|expect|predict|claim|claimed|"
+    r"argue|argued|make of|warn|warned)\b"
 )
 
 
@@ -893,7 +894,7 @@ def spoken_by(sentence_tokens: Sequence[Token], is_speaker: Callable[[Token], bo
     Putin", "according to Moscow"). "Commentators have pointed out that ... too vague for
     Kremlin tastes" is not the Kremlin speaking."""
     for j, token in enumerate(sentence_tokens):
-        if token.raw not in _SPEECH_WORDS:
+        if not _speech_at(sentence_tokens, j):
             continue
         before = sentence_tokens[max(0, j - SPEAKER_REACH) : j]
         for k in range(len(before) - 1, -1, -1):
@@ -906,6 +907,15 @@ def spoken_by(sentence_tokens: Sequence[Token], is_speaker: Callable[[Token], bo
         if token.raw in _SAID_BEFORE and any(is_speaker(t) for t in after):
             return True
     return False
+
+
+def _speech_at(tokens: Sequence[Token], j: int) -> bool:
+    """Whether a verb of speech starts at token j: a word ("said") or a phrase ("pointed
+    out", "spoke up")."""
+    return any(
+        " ".join(t.raw for t in tokens[j : j + n]) in _SPEECH_WORDS
+        for n in range(1, _LONGEST_SPEECH + 1)
+    )
 
 
 def _opens_a_clause(tokens: Sequence[Token], k: int) -> bool:
@@ -947,6 +957,7 @@ _SPEECH_WORDS = SPEECH_VERBS | {
     "replied",
     "verdict",
 }
+_LONGEST_SPEECH = max(len(w.split()) for w in _SPEECH_WORDS)
 
 
 def measure_asked(question: str) -> Measure:

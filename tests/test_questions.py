@@ -569,6 +569,9 @@ def test_points_counted_or_asked_about_are_not_a_summary(question: str, kind: Wa
         ("How is the levy likely to be received in Glenby?", None),  # the levy is received
         ("What does the draft say about the depot?", None),  # a document, not a speaker
         ("What does the levy cost?", None),
+        # One who reckons what another will make of it: the asker wants the first
+        ("What do analysts reckon the council will make of the levy?", "analysts"),
+        ("What does the mayor believe about the depot?", "the mayor"),
     ],
 )
 def test_the_speaker_a_question_asks_about(question: str, speaker: str | None) -> None:
@@ -586,6 +589,8 @@ def test_the_speaker_a_question_asks_about(question: str, speaker: str | None) -
         ("Russia has troops there; commentators said the deal was vague.", False),
         ("It sets a path to both NATO and the EU, and Hayovyshyn has called it a red line.", False),
         ("The EU, which holds the assets, said it had not seen the text.", True),
+        # A verb of speech of two words ("pointed out")
+        ("Russian diplomats have pointed out that the text is vague.", True),
     ],
 )
 def test_a_sentence_is_said_by_a_speaker_named_before_its_verb_of_speech(
