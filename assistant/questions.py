@@ -81,6 +81,10 @@ _AUXILIARY = re.compile(
     r"may|might|must|isn't|aren't|doesn't|don't|didn't|won't|wouldn't|can't|hasn't|"
     r"haven't)\b"
 )
+_ASKING_WORD = (  # a word that opens a question, and nothing else
+    "what|which|who|whose|when|where|why|how|is|are|was|were|do|does|did|will|would|can|"
+    "could|should|has|have"
+)
 _NAME = r"(?-i:[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)"  # capitalised, even in a case-blind pattern
 _PUNCT = r"\s*[,.!:;\u2014\u2013-]+\s*"
 _MARKUP = re.compile(r"<[^>]{1,200}>|\*\*|__|`+|~~|^\s*(?:#{1,6}|>|[-*+]|\d+[.)])\s+", re.M)
@@ -553,12 +557,14 @@ def _leading_patterns() -> tuple[re.Pattern[str], ...]:
     label = _alternatives(table["labels"])
     frame = _alternatives(table["frames"] + table["topic_switches"])
     aside = _alternatives(table["asides"])
+    brevity = _alternatives(table["brevity"])
     return (
         re.compile(
             rf"^(?:{greeting})(?:\s+(?:{addressee}|{_NAME}))?(?:\s+from\s+{_NAME})?"
-            rf"(?:{_PUNCT}|\s+(?=(?:{_QUESTION_START}|{greeting}|{aside})\b))",
+            rf"(?:{_PUNCT}|\s+(?=(?:{_QUESTION_START}|{greeting}|{aside}|{brevity})(?!\w)))",
             re.I,
         ),
+        re.compile(rf"^(?:{brevity})(?:{_PUNCT}|\s+)(?=(?:{_ASKING_WORD})\b)", re.I),
         re.compile(rf"^(?:{thanks})(?:\s+(?:{addressee}|{_NAME}))?{_PUNCT}", re.I),
         re.compile(r"^(?:<@[\w.-]+>|@[\w.-]+)[\s,:]*"),  # a chat mention: "@newsbot"
         re.compile(rf"^(?:{label})\s*:\s*", re.I),  # "q: what ...", "Re: ..."
