@@ -352,8 +352,40 @@ def clean_question(message: str) -> str:
         before = text
         text = _strip_leading(text)
         text = _strip_trailing(text)
-    text = _capitals_named(_topic_framed(_keep_questions(_without_fillers(text))))
+    text = _without_fillers(_without_source_frame(text))
+    text = _capitals_named(_topic_framed(_keep_questions(text)))
     return text if any(ch.isalnum() for ch in text) else " ".join(message.split())
+
+
+def _without_source_frame(text: str) -> str:
+    """The question without where the asker wants it answered from ("..., the way the
+    explainer puts it?", "According to the article, ..."; wrappers.yaml: sources) or "-wise"
+    ("civics-wise": about civics)."""
+    leading, trailing = _source_frames()
+    stripped = _WISE.sub("", trailing.sub("", text, count=1))
+    led = leading.sub("", stripped, count=1)
+    if led != stripped:
+        stripped = _capitalised(led)
+    return stripped if any(ch.isalnum() for ch in stripped) else text
+
+
+_WISE = re.compile(r"(?<=[a-z])-wise\b", re.I)
+
+
+@lru_cache(maxsize=1)
+def _source_frames() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    sources = _alternatives(load_table("wrappers")["sources"])
+    source = rf"(?:the|this|that|your)\s+(?:[\w-]+\s+)?(?:{sources})"
+    leading = re.compile(
+        rf"^(?:according to|per|in)\s+{source}(?:'s|’s)?(?:\s+words)?\s*[,:]\s*", re.I
+    )
+    trailing = re.compile(
+        rf"[\s,;\u2014\u2013-]+(?:according to|per|the way|as|how|in the words of)\s+{source}"
+        r"(?:\s+(?:puts|put|says|said|describes|explains|words|has|tells|frames)(?:\s+it)?)?"
+        r"(?=\s*[?.!]*$)",
+        re.I,
+    )
+    return leading, trailing
 
 
 def _capitals_named(text: str) -> str:

@@ -78,9 +78,14 @@ from assistant.text import closed_compounds
         ("Sorry if this is a silly question 🙈 who runs the port", "Who runs the port"),
         ("hey bot, last one then bye: which lines close? merci", "Which lines close?"),
         ("Dumb question: is the levy new?", "Is the levy new?"),
+        # where the asker wants the answer from: every answer comes from the articles
+        ("what's the levy again, the way the explainer puts it?", "what's the levy again?"),
+        ("According to the article, who runs the port?", "Who runs the port?"),
+        ("who runs the port according to the BBC story?", "who runs the port?"),
+        ("is the levy fair, cost-wise?", "is the levy fair, cost?"),
+        ("Who is in the plan?", "Who is in the plan?"),  # the plan is what is asked about
         # a request for a short answer before a question is not a request for a summary
         ("@newsbot hey 🙂 tl;dr who runs the port? ty", "Who runs the port?"),
-        ("in short: is the levy new?", "Is the levy new?"),
         ("tl;dr of the budget?", "tl;dr of the budget?"),  # a summary of it, asked
         # greetings and asides one after another; the asker saying who they are
         ("ok so quick one: who chairs the committee?", "Who chairs the committee?"),
