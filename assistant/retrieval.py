@@ -115,6 +115,7 @@ class HybridRetriever:
                 found = self._lexical.search(stand_ins, self._candidate_k)
                 rankings.append([cid for cid, _ in found])
                 weights.append(weight * STAND_IN_WEIGHT)
+                weights[-2] *= self._known_share(text)
         if query.newest_first:
             rankings.append(self._by_recency(rankings))
             weights.append(RECENCY_WEIGHT)
@@ -122,6 +123,17 @@ class HybridRetriever:
         chunks = self._store.get([cid for cid, _ in fused])
         scores = dict(fused)
         return [passage_from(chunk, scores[chunk.id]) for chunk in chunks]
+
+    def _known_share(self, text: str) -> float:
+        """How much of the query the plain keyword ranking reads: the idf of its terms the
+        articles use, of the idf of all (a term no article uses weighs as the rarest)."""
+        weights = {
+            t: self._lexical.idf(t) if self._lexical.knows(t) else self._lexical.rare_idf()
+            for t in terms(text)
+        }
+        total = sum(weights.values())
+        known = sum(w for t, w in weights.items() if self._lexical.knows(t))
+        return known / total if total else 1.0
 
     def _with_stand_ins(self, text: str) -> list[str] | None:
         """The query's terms with each term no article uses replaced by the words of its

@@ -10,6 +10,7 @@ from assistant.answer import Answer
 from assistant.engine import Assistant
 from assistant.errors import InvalidQuestionError
 from assistant.extractive import refers_back
+from assistant.retrieval import Query
 from assistant.settings import load_settings
 from assistant.support import support
 from assistant.text import squash
@@ -359,6 +360,20 @@ def test_a_word_the_articles_never_use_finds_the_passage_in_their_words(
     answer = assistant.ask("How big could Ukraine's army be?")
     assert not answer.refused, answer.text
     assert "600,000" in answer.citations[0].quote, [c.quote for c in answer.citations]
+
+
+def test_a_query_mostly_in_words_no_article_uses_is_ranked_by_their_stand_ins(
+    assistant: Assistant,
+) -> None:
+    """ "penalties" and "eased" are no article's words ("sanctions", "lifting"); "russia", the
+    one word the articles use, is in most passages. The plain keyword ranking read only
+    that word, and at full weight it outranked the ranking of the stand-ins, so no passage
+    about lifting the sanctions was among the eight retrieved; the plain ranking now weighs
+    as much of the query as it reads."""
+    passages = assistant._index.retriever.retrieve(
+        Query("when do the penalties on russia get eased?"), 8
+    )
+    assert any("in stages" in p.text for p in passages), [p.text[:60] for p in passages]
 
 
 def test_indefinite_pronouns_and_a_synonym_do_not_hide_the_answer(assistant: Assistant) -> None:
