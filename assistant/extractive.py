@@ -745,8 +745,12 @@ def _leaves_quote_open(text: str) -> bool:
 def _stands_for_the_state(demonym: str, question: str) -> bool:
     """Whether a demonym names its country's state by the noun after it ("the American side",
     "Russian officials": aliases.yaml state_nouns), not its people or firms ("American
-    companies" are not the United States)."""
-    return _word_after(demonym, question) in default_lexicon().state_nouns
+    companies" are not the United States), or as a plural noun of its own ("are the Russians
+    willing?", "would it go to the Americans?": the country's side)."""
+    after = _word_after(demonym, question)
+    if demonym.endswith("s") and (after is None or after in STOPWORDS):
+        return True
+    return after in default_lexicon().state_nouns
 
 
 def _noun_after(demonym: str, question: str) -> str | None:
@@ -1098,11 +1102,23 @@ def _cased(question: str, passages: Sequence[Passage]) -> str:
 
     def restored(match: re.Match[str]) -> str:
         word = match.group(0)
-        if word in lower or word in STOPWORDS:
+        if word in lower or word in STOPWORDS or word not in spelled:
             return word
-        return spelled.get(word, word)
+        if _ordinary_word(word, spelled[word]):
+            return word  # "willing": the passages' "Coalition of the Willing" is not asked
+        return spelled[word]
 
     return _LOWER_WORD.sub(restored, question)
+
+
+def _ordinary_word(word: str, name: str) -> bool:
+    """A word of ordinary English (the thesaurus knows it) whose spelling as a name the
+    alias table does not know: typed in lower case, it is that word, not part of a name
+    ("willing", not the passages' "Coalition of the Willing"; but "eu" is the EU)."""
+    lexicon = default_lexicon()
+    if word in lexicon.leaders or any(t.entity for t in lexicon.tokens(name)):
+        return False
+    return default_thesaurus().knows(word)
 
 
 @lru_cache(maxsize=4096)

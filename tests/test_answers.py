@@ -761,6 +761,9 @@ def test_a_demonym_before_a_noun_is_met_by_the_country_before_the_same_noun(
         ("which outlet's reporting does the explainer lean on?", "BBC"),  # "drawing on"
         # "spoke" is a verb of speech: the sentence that reports what she said answers it
         ("who spoke up for ukraine at the un about its red lines?", "Hayovyshyn"),
+        # "willing" is a word, not the passages' "Coalition of the Willing" asked by name;
+        # "the russians" as a noun are Russia's side, which "for Russia to accept" names
+        ("would the russians be willing to accept 600,000?", "too big a number"),
     ],
 )
 def test_idioms_in_the_synonym_table(assistant: Assistant, question: str, expected: str) -> None:
