@@ -32,6 +32,7 @@ from assistant.questions import (
     asked_role,
     asked_speaker,
     asks_about_now,
+    asks_decision_taken,
     asks_what_was_said,
     counted_noun,
     counts,
@@ -44,6 +45,7 @@ from assistant.questions import (
     offers_answer,
     places_asked,
     proposes,
+    reports_decision,
     reports_speech,
     says_something,
     spoken_by,
@@ -493,6 +495,8 @@ class ExtractiveAnswerer:
         )
         counting = _counting(counted, sentences) if counted else None
         owned = _owned(question)
+        decider = asks_decision_taken(question)
+        decided_by = _party_test(decider) if decider else None
 
         def fits(sentence: Sentence, around: frozenset[str]) -> float | None:
             """None rules the sentence out; otherwise a factor for its score."""
@@ -513,6 +517,8 @@ class ExtractiveAnswerer:
             # "Does it cap Russia's army?": not "Ukraine's armed forces would be capped"
             if owned and _owned_by_another(owned, _owned(sentence.text)):
                 return None
+            if decider is not None and not _reports_decision(sentence.text, decided_by):
+                return None  # "Did Kyiv end up saying yes?": not "has until Thursday to agree"
             if not typed:
                 # A verb of speech reports a statement more surely than quotation marks,
                 # which also quote the draft's own words ("a 'robust' military response").
@@ -692,10 +698,14 @@ def _speaker_test(question: str) -> Callable[[Token], bool] | None:
     """For a question asking what someone said: whether a sentence's word names them (by
     an alias: "Europe" is "European", "the Kremlin" is "Russia"; or by its own word)."""
     speaker = asked_speaker(question)
-    if speaker is None:
-        return None
+    return None if speaker is None else _party_test(speaker)
+
+
+def _party_test(party: str) -> Callable[[Token], bool] | None:
+    """Whether a sentence's word names the party ("Ukraine", "the Kremlin") by its own word
+    or an alias; None when it names no one in particular ("officials")."""
     lexicon = default_lexicon()
-    named = [t for t in lexicon.tokens(speaker) if t.content]
+    named = [t for t in lexicon.tokens(party) if t.content]
     groups = {t.entity for t in named if t.entity}
     words = {stem(t.raw) for t in named if not t.entity} - _GENERIC_SPEAKERS
     if not groups and not words:
@@ -1119,6 +1129,15 @@ def _ordinary_word(word: str, name: str) -> bool:
     if word in lexicon.leaders or any(t.entity for t in lexicon.tokens(name)):
         return False
     return default_thesaurus().knows(word)
+
+
+def _reports_decision(text: str, by: Callable[[Token], bool] | None) -> bool:
+    return reports_decision(_tokens(text), by)
+
+
+@lru_cache(maxsize=4096)
+def _tokens(text: str) -> list[Token]:
+    return default_lexicon().tokens(text)
 
 
 @lru_cache(maxsize=4096)

@@ -71,9 +71,28 @@ PHRASAL_REACH = 3  # words that may stand between a phrasal verb and its particl
 
 def _phrase_pattern(phrase: str, *, exact_case: bool) -> re.Pattern[str]:
     words = [re.escape(w) for w in _phrase_words(phrase)]
+    if not exact_case and len(words) > 1:
+        words[0] = _inflected(_phrase_words(phrase)[0])  # "saying yes", "signed up"
     body = r"[\s-]+".join(words)
     flags = 0 if exact_case else re.IGNORECASE
     return re.compile(rf"(?<![\w]){body}(?![\w])", flags)
+
+
+def _inflected(word: str) -> str:
+    """A pattern for the word and its inflections: "say" matches "says", "saying" and
+    "said"; "sign" matches "signed"; "give" matches "giving" and "gave"."""
+    lowered = word.lower()
+    if not lowered.isalpha() or len(lowered) < 2:
+        return re.escape(word)
+    forms = {lowered, lowered + "s", lowered + "es", lowered + "ed", lowered + "ing"}
+    if lowered.endswith("e"):
+        forms |= {lowered + "d", lowered[:-1] + "ing"}
+    if lowered.endswith("y"):
+        forms |= {lowered[:-1] + "ies", lowered[:-1] + "ied"}
+    if re.search(r"[^aeiou][aeiou][bdgmnpt]$", lowered):
+        forms |= {lowered + lowered[-1] + "ed", lowered + lowered[-1] + "ing"}  # "stepped"
+    forms |= {form for form, base in _IRREGULAR.items() if base == lowered}
+    return "(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + ")"
 
 
 def _phrase_words(phrase: str) -> list[str]:
@@ -95,7 +114,9 @@ class _Phrase(NamedTuple):
 
     @classmethod
     def of(cls, phrase: str, label: str, *, exact_case: bool) -> _Phrase:
-        longest = max(_phrase_words(phrase), key=len)
+        words = _phrase_words(phrase)
+        # an inflected first word ("said yes") need not be in the text as the table writes it
+        longest = max(words if exact_case or len(words) < 2 else words[1:], key=len)
         needle = longest if exact_case else longest.lower()
         return cls(_phrase_pattern(phrase, exact_case=exact_case), label, not exact_case, needle)
 

@@ -934,13 +934,8 @@ def spoken_by(sentence_tokens: Sequence[Token], is_speaker: Callable[[Token], bo
     for j, token in enumerate(sentence_tokens):
         if not _speech_at(sentence_tokens, j):
             continue
-        before = sentence_tokens[max(0, j - SPEAKER_REACH) : j]
-        for k in range(len(before) - 1, -1, -1):
-            earlier = before[k]
-            if earlier.raw in _CLAUSE_END or _opens_a_clause(before, k):
-                break
-            if is_speaker(earlier):
-                return True
+        if _named_in_clause_before(sentence_tokens, j, is_speaker):
+            return True
         after = sentence_tokens[j + 1 : j + 4]
         if token.raw in _SAID_BEFORE and any(is_speaker(t) for t in after):
             return True
@@ -1312,3 +1307,82 @@ _TIME = re.compile(
 def _as_question(text: str) -> str:
     text = text.strip()
     return text if text.endswith(("?", ".", "!")) else text + "?"
+
+
+# "did Ukraine ...", "has Kyiv already ...": the auxiliary of something done or not
+_DONE_AUXILIARY = re.compile(r"\b(?:did|has|have|had)\s+")
+_DONE_ADVERBS = frozenset("already ever actually finally eventually now yet end ended up".split())
+SUBJECT_WORDS = 3  # words a subject may take between the auxiliary and its verb
+_INDEFINITE_SUBJECTS = frozenset("anyone anybody someone somebody everyone everybody".split())
+
+
+@lru_cache(maxsize=1)
+def decision_concepts() -> frozenset[str]:
+    """The concepts of a decision a proposal waits for (verbs.yaml: decisions): the synonym
+    group each word heads ("accept": agree, sign, say yes...), or its stem ("veto")."""
+    from assistant.lexicon import default_lexicon
+
+    lexicon = default_lexicon()
+    found: set[str] = set()
+    for word in load_table("verbs")["decisions"]:
+        word = str(word)
+        headed = {label for label, members in lexicon.groups.items() if members[0] == word}
+        found |= headed or set(terms(word))
+    return frozenset(found)
+
+
+def asks_decision_taken(question: str) -> str | None:
+    """Who a question asks to have taken a decision ("did Ukraine end up saying yes?":
+    "ukraine"; "how many points has Kyiv already agreed to?": "kyiv"; "" for no one named),
+    or None when it asks no such thing, or what the document says of one ("did the plan say
+    Ukraine must agree?"): a sentence answers only by reporting the decision taken."""
+    from assistant.lexicon import default_lexicon
+
+    asked = " ".join(question.split())
+    for found in _DONE_AUXILIARY.finditer(asked.lower()):
+        after = asked[found.end() :].split()
+        for length in range(1, SUBJECT_WORDS + 1):
+            subject, rest = after[:length], after[length:]
+            named = {w.lower() for w in subject}
+            if named & (_DOCUMENT_WORDS - {"it", "they", "this", "that"}):
+                break  # the document did the saying: "did the plan say Kyiv must agree?"
+            while rest and rest[0].lower() in _DONE_ADVERBS:
+                rest = rest[1:]
+            tokens = default_lexicon().tokens(" ".join(rest[:3]))
+            if tokens and tokens[0].concepts & decision_concepts():
+                anyone = named <= STOPWORDS | _FUNCTION_WORDS | _INDEFINITE_SUBJECTS
+                return "" if anyone else " ".join(subject)
+    return None
+
+
+def reports_decision(
+    sentence_tokens: Sequence[Token], by: Callable[[Token], bool] | None = None
+) -> bool:
+    """Whether a sentence (as lexicon tokens) reports a decision as taken ("Kyiv agreed",
+    "Ukraine has rejected it"), not one still to come ("has until Thursday to agree", "would
+    sign", "could be accepted"); with `by`, taken by the one it names in the clause before
+    the verb ("Nato agrees not to station troops" is no decision of Ukraine's)."""
+    prospective = {str(w) for w in load_table("verbs")["prospective"]}
+    for i, token in enumerate(sentence_tokens):
+        if not token.concepts & decision_concepts():
+            continue
+        if {t.raw for t in sentence_tokens[max(0, i - PROSPECTIVE_REACH) : i]} & prospective:
+            continue
+        if by is None or _named_in_clause_before(sentence_tokens, i, by):
+            return True
+    return False
+
+
+def _named_in_clause_before(
+    tokens: Sequence[Token], j: int, is_named: Callable[[Token], bool]
+) -> bool:
+    before = tokens[max(0, j - SPEAKER_REACH) : j]
+    for k in range(len(before) - 1, -1, -1):
+        if before[k].raw in _CLAUSE_END or _opens_a_clause(before, k):
+            return False
+        if is_named(before[k]):
+            return True
+    return False
+
+
+PROSPECTIVE_REACH = 2  # words before a decision's verb that may say it is still to come

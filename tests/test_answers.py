@@ -376,6 +376,20 @@ def test_a_query_mostly_in_words_no_article_uses_is_ranked_by_their_stand_ins(
     assert any("in stages" in p.text for p in passages), [p.text[:60] for p in passages]
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["has ukraine already accepted the 28 points?", "did kyiv end up signing before thanksgiving?"],
+)
+def test_a_decision_the_articles_only_await_is_not_reported_as_taken(
+    assistant: Assistant, question: str
+) -> None:
+    """The articles say Ukraine has until Thanksgiving "to agree", and that points nod to
+    Russia's claims "without explicitly endorsing them": neither reports a decision taken.
+    "has ukraine already accepted the 28 points?" was answered with the second."""
+    answer = assistant.ask(question)
+    assert answer.refused, answer.text
+
+
 def test_indefinite_pronouns_and_a_synonym_do_not_hide_the_answer(assistant: Assistant) -> None:
     """ "nobody" and "anybody" name no topic (rare in articles, they outweighed the topic's
     words), and a pact is the articles' "agreement" (synonyms.yaml)."""

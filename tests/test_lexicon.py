@@ -63,6 +63,23 @@ def test_a_phrasal_verb_is_read_inflected_and_split_by_its_object(
 
 
 @pytest.mark.parametrize(
+    ("text", "first", "phrase"),
+    [
+        ("the council said yes on Monday", "said", "say yes"),
+        ("they are saying yes", "saying", "say yes"),
+        ("the unions signed off on it", "signed", "sign off on"),
+        ("they went along with the levy", "went", "go along with"),
+    ],
+)
+def test_a_phrase_of_the_synonym_table_is_read_with_its_first_word_inflected(
+    text: str, first: str, phrase: str
+) -> None:
+    """ "said yes" is the table's "say yes", as "pulled back" is "pull back"."""
+    group = {c for t in default_lexicon().tokens(phrase) for c in t.concepts if c.startswith("~")}
+    assert _groups_of(text, first) & group, (text, _groups_of(text, first))
+
+
+@pytest.mark.parametrize(
     ("text", "verb"),
     [
         ("they gave, and the money came back", "gave"),  # not "give back" across a clause

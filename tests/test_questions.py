@@ -14,6 +14,7 @@ from assistant.questions import (
     asked_role,
     asked_speaker,
     asks_about_now,
+    asks_decision_taken,
     asks_what_was_said,
     clean_question,
     counted_noun,
@@ -26,6 +27,7 @@ from assistant.questions import (
     offers_answer,
     parse_question,
     places_asked,
+    reports_decision,
     says_something,
     spoken_by,
     subject_verb,
@@ -820,3 +822,37 @@ def test_the_thing_a_stated_figure_counts(question: str, noun: str | None) -> No
 )
 def test_the_places_a_question_puts_its_topic_at(question: str, places: list[str]) -> None:
     assert places_asked(question) == places
+
+
+@pytest.mark.parametrize(
+    ("question", "decider"),
+    [
+        ("did the council end up saying yes to the levy?", "the council"),
+        ("has the mayor already signed the order?", "the mayor"),
+        ("how many stops has the board approved so far?", "the board"),
+        ("did anyone reject it?", ""),
+        ("did the report say the council must agree?", None),  # what the document says
+        ("did the mayor ever visit the depot?", None),  # no decision
+        ("has the council got until May to agree?", None),  # a deadline asked about
+    ],
+)
+def test_a_question_asking_whether_a_decision_was_taken(question: str, decider: str | None) -> None:
+    assert asks_decision_taken(question) == decider
+
+
+@pytest.mark.parametrize(
+    ("sentence", "reported"),
+    [
+        ("The council agreed to the levy on Monday.", True),
+        ("The council has rejected the levy.", True),
+        ("The council has until May to agree to the levy.", False),  # a deadline
+        ("The mayor would sign the order.", False),
+        ("The order nods to the council without explicitly endorsing the levy.", False),
+        ("The union agrees not to strike.", False),  # a decision of another party
+    ],
+)
+def test_a_sentence_reports_a_decision_taken_by_the_one_asked(
+    sentence: str, reported: bool
+) -> None:
+    tokens = default_lexicon().tokens(sentence)
+    assert reports_decision(tokens, by=lambda token: token.raw == "council") is reported
