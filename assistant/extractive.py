@@ -51,6 +51,7 @@ from assistant.questions import (
     spoken_by,
     states_day_of_month,
     subject_verb,
+    when_deed,
     without_comparison_frame,
     without_date_frame,
     without_measure_frame,
@@ -271,10 +272,20 @@ class ExtractiveAnswerer:
             if not scored or scored[0].strength < self._min_support:
                 return []
         scored = _own_topic_first(scored, self._own_topic(question, history))
-        chosen = self._choose(scored, names, wants)
+        chosen = self._choose(self._of_the_deed(scored, question, wants), names, wants)
         if wants is Wants.DATE:
             chosen = _with_named_day_dated(chosen, scored)
         return _with_antecedents(chosen, scored, self._min_support)
+
+    def _of_the_deed(self, scored: list[Scored], question: str, wants: Wants) -> list[Scored]:
+        """For "when" a deed is done ("When must Kyiv agree by?"): the sentences that say it,
+        when one of them answers, not "snap elections in 100 days" beside them."""
+        deed = when_deed(question) if wants is Wants.DATE else None
+        if deed is None:
+            return scored
+        says = _says_concept(deed)
+        doing = [s for s in scored if says(s.sentence)]
+        return doing if doing and doing[0].strength >= self._min_support else scored
 
     def _stands_for_background(self, name: AskedName) -> bool:
         """Whether an asked name is another name of the articles' background ("Kyiv",
@@ -1129,6 +1140,13 @@ def _ordinary_word(word: str, name: str) -> bool:
     if word in lexicon.leaders or any(t.entity for t in lexicon.tokens(name)):
         return False
     return default_thesaurus().knows(word)
+
+
+def _says_concept(word: str) -> Callable[[Sentence], bool]:
+    """Whether a sentence says the word or a synonym of the tables ("agree": "sign", "say
+    yes"; not "agreement", a thing rather than the deed)."""
+    wanted = {c for t in default_lexicon().tokens(word) for c in t.concepts}
+    return lambda sentence: bool(wanted & _concepts(sentence.text))
 
 
 def _reports_decision(text: str, by: Callable[[Token], bool] | None) -> bool:

@@ -1386,3 +1386,28 @@ def _named_in_clause_before(
 
 
 PROSPECTIVE_REACH = 2  # words before a decision's verb that may say it is still to come
+
+
+_WHEN = re.compile(
+    r"^(?:(?:and|so|but)\s+)?(?:by\s+|until\s+)?when\s+"
+    r"(?:is|are|was|were|does|do|did|will|would|must|should|can|could|has|have)\s+(?P<rest>.+)$"
+)
+
+
+def when_deed(question: str) -> str | None:
+    """The deed a "when" question asks the time of: the verb after "to" ("When does Kyiv
+    need to agree by?": "agree"; "when is martial law due to be lifted?": "lifted") or a
+    closing participle ("when was the plan leaked?": "leaked"); None for other questions
+    and for light verbs ("when is it going to happen?")."""
+    found = _WHEN.match(" ".join(question.lower().split()).rstrip("?!. "))
+    if found is None:
+        return None
+    verbs = load_table("verbs")
+    light = {str(w) for w in verbs["light"]} | STOPWORDS
+    rest = [w.strip(",;:") for w in found.group("rest").split()]
+    if "to" in rest:
+        after = [w for w in rest[rest.index("to") + 1 :] if w not in light]
+        return after[0] if after else None
+    last = rest[-1] if rest else ""
+    irregular = {str(w) for w in verbs["participles"]}
+    return last if _is_participle(last, irregular) and last not in light else None

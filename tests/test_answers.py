@@ -390,6 +390,15 @@ def test_a_decision_the_articles_only_await_is_not_reported_as_taken(
     assert answer.refused, answer.text
 
 
+def test_a_when_question_is_answered_with_the_time_of_its_deed(assistant: Assistant) -> None:
+    """ "When does Kyiv need to agree by?": the time to agree, not "snap elections in 100
+    days", which named Kyiv and a time and was quoted first."""
+    answer = assistant.ask("when does kyiv need to agree by?")
+    assert not answer.refused, answer.text
+    assert "Thanksgiving" in answer.citations[0].quote, answer.text
+    assert "100 days" not in answer.text, answer.text
+
+
 def test_indefinite_pronouns_and_a_synonym_do_not_hide_the_answer(assistant: Assistant) -> None:
     """ "nobody" and "anybody" name no topic (rare in articles, they outweighed the topic's
     words), and a pact is the articles' "agreement" (synonyms.yaml)."""

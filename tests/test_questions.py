@@ -31,6 +31,7 @@ from assistant.questions import (
     says_something,
     spoken_by,
     subject_verb,
+    when_deed,
     without_comparison_frame,
     without_date_frame,
     without_measure_frame,
@@ -856,3 +857,17 @@ def test_a_sentence_reports_a_decision_taken_by_the_one_asked(
 ) -> None:
     tokens = default_lexicon().tokens(sentence)
     assert reports_decision(tokens, by=lambda token: token.raw == "council") is reported
+
+
+@pytest.mark.parametrize(
+    ("question", "deed"),
+    [
+        ("when does the council need to agree by?", "agree"),
+        ("when is the levy due to be lifted?", "lifted"),
+        ("when was the report leaked?", "leaked"),
+        ("when is the vote?", None),
+        ("what happens when the council agrees?", None),  # not a "when" question
+    ],
+)
+def test_the_deed_a_when_question_asks_the_time_of(question: str, deed: str | None) -> None:
+    assert when_deed(question) == deed
