@@ -334,8 +334,8 @@ class ExtractiveAnswerer:
                     entity = f"@{groups.pop()}"  # "the American side": the United States
                 elif (before := _noun_after(name, question)) is not None:
                     entity = f"@{groups.pop()}"  # "American websites": only "US websites"
-            elif len(groups) == 1 and not as_city:
-                entity = f"@{groups.pop()}"
+            elif len(groups) == 1 and (not as_city or _acts(name, question)):
+                entity = f"@{groups.pop()}"  # "Kyiv would have to abandon": its government
             elif not groups and name.lower() in lexicon.leaders:
                 entity = f"@{lexicon.leaders[name.lower()]}"  # "Putin": the Kremlin's side
             asked += [
@@ -779,6 +779,19 @@ def _noun_after(demonym: str, question: str) -> str | None:
     "websit"); None when no word follows it."""
     word = _word_after(demonym, question)
     return None if word is None or word in STOPWORDS else stem(word)
+
+
+def _acts(name: str, question: str) -> bool:
+    """Whether a name is the subject of a modal verb ("... cities Kyiv would have to
+    abandon", "which cities would Kyiv give up?"): a government acting, not the city a
+    city word speaks of."""
+    before = re.search(rf"\b(\w+)\s+{re.escape(name)}\b", question, re.I)
+    return _word_after(name, question) in _MODALS or (
+        before is not None and before.group(1).lower() in _MODALS
+    )
+
+
+_MODALS = frozenset("would will could can must should might may shall has had".split())
 
 
 def _word_after(name: str, question: str) -> str | None:

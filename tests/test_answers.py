@@ -378,7 +378,11 @@ def test_a_query_mostly_in_words_no_article_uses_is_ranked_by_their_stand_ins(
 
 @pytest.mark.parametrize(
     "question",
-    ["has ukraine already accepted the 28 points?", "did kyiv end up signing before thanksgiving?"],
+    [
+        "has ukraine already accepted the 28 points?",
+        "did kyiv end up signing before thanksgiving?",
+        "Did Kyiv say yes to the plan?",
+    ],
 )
 def test_a_decision_the_articles_only_await_is_not_reported_as_taken(
     assistant: Assistant, question: str
@@ -439,9 +443,12 @@ def test_the_people_of_the_background_country_need_not_be_named(assistant: Assis
 
 
 def test_an_everyday_idiom_for_accepting_finds_the_articles_words(assistant: Assistant) -> None:
-    """ "say yes to" is "accept", "sign up" (synonyms.yaml): the answer was a sentence about
-    Euroclear that shares only "plan" with the question."""
-    answer = assistant.ask("Did Kyiv say yes to the plan?")
+    """ "say yes to" is "accept", "sign up" (synonyms.yaml), and "saying yes" too: the answer
+    was a sentence about Euroclear that shares only "plan" with the question, then the
+    non-nuclear clause. ("Did Kyiv say yes to the plan?" asks whether it did, which no
+    article reports: "if it were to sign up" is no answer to it; see
+    test_a_decision_the_articles_only_await_is_not_reported_as_taken.)"""
+    answer = assistant.ask("What would Kyiv want before saying yes to the plan?")
     assert not answer.refused, answer.text
     assert "sign up" in answer.citations[0].quote, [c.quote for c in answer.citations]
 
@@ -787,6 +794,8 @@ def test_a_demonym_before_a_noun_is_met_by_the_country_before_the_same_noun(
         # "willing" is a word, not the passages' "Coalition of the Willing" asked by name;
         # "the russians" as a noun are Russia's side, which "for Russia to accept" names
         ("would the russians be willing to accept 600,000?", "too big a number"),
+        # "cities" is about the towns; "Kyiv would have to give up" is its government acting
+        ("which cities would kyiv have to give up?", "Kramatorsk"),
     ],
 )
 def test_idioms_in_the_synonym_table(assistant: Assistant, question: str, expected: str) -> None:
