@@ -94,6 +94,9 @@ INDEFINITE = frozenset(
     )
 )
 _MEASURE_TERMS = frozenset(t for word in MEASURE_WORDS for t in terms(word))
+# People in general ("why are people whispering...?", "what are ppl fighting about?"): the
+# asker's way of saying "anyone", unless they are counted ("how many people live there?")
+_GENERIC_PEOPLE = frozenset(terms("people folks"))
 _LIGHT_TERMS = frozenset(t for word in load_table("verbs")["light"] for t in terms(str(word)))
 CLOSE_ALTERNATIVE = 0.85  # of a dangling sentence's score, for one that stands alone
 
@@ -593,6 +596,7 @@ class ExtractiveAnswerer:
         a light verb ("goes", "get") weighs as a framing word does, and a word that only
         names the kind of number asked ("what slice of...") counts when the articles use it."""
         weights = {}
+        counting = counted_noun(text) is not None
         for t in dict.fromkeys(terms(text)):
             if t in INDEFINITE:
                 continue
@@ -600,7 +604,8 @@ class ExtractiveAnswerer:
             if not known and t in _MEASURE_TERMS:
                 continue
             weight = self._idf(t) if known else self._unknown_weight
-            weights[t] = weight * default_lexicon().framing_weight if t in _LIGHT_TERMS else weight
+            light = t in _LIGHT_TERMS or (t in _GENERIC_PEOPLE and not counting)
+            weights[t] = weight * default_lexicon().framing_weight if light else weight
         return weights
 
     def _word_vectors(self, vocab: list[str]) -> np.ndarray:

@@ -796,6 +796,8 @@ def test_a_demonym_before_a_noun_is_met_by_the_country_before_the_same_noun(
         ("would the russians be willing to accept 600,000?", "too big a number"),
         # "cities" is about the towns; "Kyiv would have to give up" is its government acting
         ("which cities would kyiv have to give up?", "Kramatorsk"),
+        # "folks" are anyone, not a topic; "fighting over" is the articles' "contentious"
+        ("which proposals are folks fighting over the most?", "contentious"),
     ],
 )
 def test_idioms_in_the_synonym_table(assistant: Assistant, question: str, expected: str) -> None:
