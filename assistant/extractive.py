@@ -596,7 +596,6 @@ class ExtractiveAnswerer:
         a light verb ("goes", "get") weighs as a framing word does, and a word that only
         names the kind of number asked ("what slice of...") counts when the articles use it."""
         weights = {}
-        counting = counted_noun(text) is not None
         for t in dict.fromkeys(terms(text)):
             if t in INDEFINITE:
                 continue
@@ -604,7 +603,7 @@ class ExtractiveAnswerer:
             if not known and t in _MEASURE_TERMS:
                 continue
             weight = self._idf(t) if known else self._unknown_weight
-            light = t in _LIGHT_TERMS or (t in _GENERIC_PEOPLE and not counting)
+            light = t in _LIGHT_TERMS or (t in _GENERIC_PEOPLE and counted_noun(text) is None)
             weights[t] = weight * default_lexicon().framing_weight if light else weight
         return weights
 
@@ -1161,9 +1160,9 @@ def _ordinary_word(word: str, name: str) -> bool:
 
 
 def _says_concept(word: str) -> Callable[[Sentence], bool]:
-    """Whether a sentence says the word or a synonym of the tables ("agree": "sign", "say
-    yes"; not "agreement", a thing rather than the deed)."""
-    wanted = {c for t in default_lexicon().tokens(word) for c in t.concepts}
+    """Whether a sentence says a word of the word's synonym groups, which hold the word
+    ("agree": "agreed", "sign", "say yes"; not "agreement", a thing rather than the deed)."""
+    wanted = _concepts(word)
     return lambda sentence: bool(wanted & _concepts(sentence.text))
 
 

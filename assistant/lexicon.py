@@ -70,9 +70,10 @@ PHRASAL_REACH = 3  # words that may stand between a phrasal verb and its particl
 
 
 def _phrase_pattern(phrase: str, *, exact_case: bool) -> re.Pattern[str]:
-    words = [re.escape(w) for w in _phrase_words(phrase)]
-    if not exact_case and len(words) > 1:
-        words[0] = _inflected(_phrase_words(phrase)[0])  # "saying yes", "signed up"
+    parts = _phrase_words(phrase)
+    words = [re.escape(w) for w in parts]
+    if not exact_case and len(parts) > 1:
+        words[0] = _inflected(parts[0])  # "saying yes", "signed up"
     body = r"[\s-]+".join(words)
     flags = 0 if exact_case else re.IGNORECASE
     return re.compile(rf"(?<![\w]){body}(?![\w])", flags)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 
-from assistant.lexicon import Token, load_table
+from assistant.lexicon import Token, default_lexicon, load_table
 from assistant.text import STOPWORDS, proper_names, terms
 
 
@@ -694,8 +694,7 @@ def subject_verb(question: str) -> str | None:
     if found is None:
         return None
     verb = found.group(1)
-    light = {str(w) for w in verbs["light"]}
-    if verb in STOPWORDS or verb in light or verb in _FUNCTION_WORDS:
+    if verb in STOPWORDS or verb in _LIGHT_VERBS or verb in _FUNCTION_WORDS:
         return None
     return verb
 
@@ -816,15 +815,13 @@ def asked_focus(question: str) -> str | None:
     done = _PERFECT_OR_PASSIVE.match(asked)
     if done is None:
         return None
-    verbs = load_table("verbs")
-    light = {str(w) for w in verbs["light"]}
-    irregular = {str(w) for w in verbs["participles"]}
+    permission = {str(w) for w in load_table("verbs")["permission"]}
     following = done.group(1).split()
     for i, word in enumerate(following[1 : _SUBJECT_WORDS + 1], start=1):
-        if following[i - 1] not in _DETERMINERS and _is_participle(word, irregular):
+        if following[i - 1] not in _DETERMINERS and _is_participle(word):
             framing = _frames_a_verb(following[i + 1 : i + 3])  # allowed/supposed to ...
-            framing = framing or word in {str(w) for w in verbs["permission"]}
-            if framing or word in light or word in STOPWORDS:
+            framing = framing or word in permission
+            if framing or word in _LIGHT_VERBS or word in STOPWORDS:
                 return None
             if following[i + 1 : i + 2] and following[i + 1] in _PARTICLES:
                 return None  # "holed up", "tied up": the phrase, not the verb, says the deed
@@ -844,8 +841,8 @@ def _frames_a_verb(after: list[str]) -> bool:
     return len(after) == 2 and after[0] == "to" and after[1] not in _DETERMINERS
 
 
-def _is_participle(word: str, irregular: set[str]) -> bool:
-    return word in irregular or (len(word) > 4 and word.endswith("ed") and word != "indeed")
+def _is_participle(word: str) -> bool:
+    return word in _PARTICIPLES or (len(word) > 4 and word.endswith("ed") and word != "indeed")
 
 
 def asks_what_was_said(question: str) -> bool:
@@ -971,6 +968,9 @@ def reports_speech(sentence: str) -> bool:
 
 
 SPEECH_VERBS = frozenset(str(w) for w in load_table("verbs")["speech"])
+_LIGHT_VERBS = frozenset(str(w) for w in load_table("verbs")["light"])
+_PARTICIPLES = frozenset(str(w) for w in load_table("verbs")["participles"])
+_PROSPECTIVE = frozenset(str(w) for w in load_table("verbs")["prospective"])
 _QUOTES = ('"', "“", "”")
 _DOCUMENT_WORDS = frozenset(
     "it they this that plan draft proposal proposals document text deal article articles "
@@ -1312,7 +1312,7 @@ def _as_question(text: str) -> str:
 # "did Ukraine ...", "has Kyiv already ...": the auxiliary of something done or not
 _DONE_AUXILIARY = re.compile(r"\b(?:did|has|have|had)\s+")
 _DONE_ADVERBS = frozenset("already ever actually finally eventually now yet end ended up".split())
-SUBJECT_WORDS = 3  # words a subject may take between the auxiliary and its verb
+_DECIDER_WORDS = 3  # words the one deciding may take between the auxiliary and the verb
 _INDEFINITE_SUBJECTS = frozenset("anyone anybody someone somebody everyone everybody".split())
 
 
@@ -1320,8 +1320,6 @@ _INDEFINITE_SUBJECTS = frozenset("anyone anybody someone somebody everyone every
 def decision_concepts() -> frozenset[str]:
     """The concepts of a decision a proposal waits for (verbs.yaml: decisions): the synonym
     group each word heads ("accept": agree, sign, say yes...), or its stem ("veto")."""
-    from assistant.lexicon import default_lexicon
-
     lexicon = default_lexicon()
     found: set[str] = set()
     for word in load_table("verbs")["decisions"]:
@@ -1336,12 +1334,10 @@ def asks_decision_taken(question: str) -> str | None:
     "ukraine"; "how many points has Kyiv already agreed to?": "kyiv"; "" for no one named),
     or None when it asks no such thing, or what the document says of one ("did the plan say
     Ukraine must agree?"): a sentence answers only by reporting the decision taken."""
-    from assistant.lexicon import default_lexicon
-
     asked = " ".join(question.split())
     for found in _DONE_AUXILIARY.finditer(asked.lower()):
         after = asked[found.end() :].split()
-        for length in range(1, SUBJECT_WORDS + 1):
+        for length in range(1, _DECIDER_WORDS + 1):
             subject, rest = after[:length], after[length:]
             named = {w.lower() for w in subject}
             if named & (_DOCUMENT_WORDS - {"it", "they", "this", "that"}):
@@ -1362,11 +1358,10 @@ def reports_decision(
     "Ukraine has rejected it"), not one still to come ("has until Thursday to agree", "would
     sign", "could be accepted"); with `by`, taken by the one it names in the clause before
     the verb ("Nato agrees not to station troops" is no decision of Ukraine's)."""
-    prospective = {str(w) for w in load_table("verbs")["prospective"]}
     for i, token in enumerate(sentence_tokens):
         if not token.concepts & decision_concepts():
             continue
-        if {t.raw for t in sentence_tokens[max(0, i - PROSPECTIVE_REACH) : i]} & prospective:
+        if {t.raw for t in sentence_tokens[max(0, i - PROSPECTIVE_REACH) : i]} & _PROSPECTIVE:
             continue
         if by is None or _named_in_clause_before(sentence_tokens, i, by):
             return True
@@ -1402,12 +1397,10 @@ def when_deed(question: str) -> str | None:
     found = _WHEN.match(" ".join(question.lower().split()).rstrip("?!. "))
     if found is None:
         return None
-    verbs = load_table("verbs")
-    light = {str(w) for w in verbs["light"]} | STOPWORDS
+    light = _LIGHT_VERBS | STOPWORDS
     rest = [w.strip(",;:") for w in found.group("rest").split()]
     if "to" in rest:
         after = [w for w in rest[rest.index("to") + 1 :] if w not in light]
         return after[0] if after else None
     last = rest[-1] if rest else ""
-    irregular = {str(w) for w in verbs["participles"]}
-    return last if _is_participle(last, irregular) and last not in light else None
+    return last if _is_participle(last) and last not in light else None

@@ -127,12 +127,12 @@ class HybridRetriever:
     def _known_share(self, text: str) -> float:
         """How much of the query the plain keyword ranking reads: the idf of its terms the
         articles use, of the idf of all (a term no article uses weighs as the rarest)."""
-        weights = {
-            t: self._lexical.idf(t) if self._lexical.knows(t) else self._lexical.rare_idf()
-            for t in terms(text)
-        }
-        total = sum(weights.values())
-        known = sum(w for t, w in weights.items() if self._lexical.knows(t))
+        known = total = 0.0
+        for t in dict.fromkeys(terms(text)):
+            used = self._lexical.knows(t)
+            weight = self._lexical.idf(t) if used else self._lexical.rare_idf()
+            total += weight
+            known += weight if used else 0.0
         return known / total if total else 1.0
 
     def _with_stand_ins(self, text: str) -> list[str] | None:
