@@ -211,7 +211,7 @@ class ExtractiveAnswerer:
             lean = " ".join(filter(None, (part.context, context)))
             text = _cased(part.text, passages)
             asked = self._topic_weights(text)
-            unknown = sum(w for t, w in asked.items() if not self._known(t))
+            unknown = sum(w for t, w in asked.items() if not self._reachable(t, text))
             if unknown >= RELATED_SHARE * sum(asked.values()):
                 return []  # mostly words the articles never use: out of scope
             entities = self._places_asked_about(text)
@@ -228,6 +228,14 @@ class ExtractiveAnswerer:
                     best[item.sentence.passage.id] = item
         ranked = sorted(best.values(), key=lambda s: -s.score)[:limit]
         return [item.sentence for item in ranked]
+
+    def _reachable(self, term: str, text: str) -> bool:
+        """Whether the articles use the term, or a word of a synonym group that a phrase
+        of the text holding it stands for ("pull" in "pull out": "withdraw")."""
+        if self._known(term):
+            return True
+        members = default_lexicon().phrase_members(text).get(term, ())
+        return any(self._known(t) for member in members for t in terms(member))
 
     @staticmethod
     def _places_asked_about(question: str) -> set[str]:
@@ -275,7 +283,10 @@ class ExtractiveAnswerer:
             if not scored or scored[0].strength < self._min_support:
                 return []
         scored = _own_topic_first(scored, self._own_topic(question, history))
-        chosen = self._choose(self._of_the_deed(scored, question, wants), names, wants)
+        doing = self._of_the_deed(scored, question, wants)
+        if not doing:
+            return []
+        chosen = self._choose(doing, names, wants)
         if wants is Wants.DATE:
             chosen = _with_named_day_dated(chosen, scored)
         return _with_antecedents(chosen, scored, self._min_support)
@@ -288,7 +299,20 @@ class ExtractiveAnswerer:
             return scored
         says = _says_concept(deed)
         doing = [s for s in scored if says(s.sentence)]
-        return doing if doing and doing[0].strength >= self._min_support else scored
+        if doing and doing[0].strength >= self._min_support:
+            return doing
+        # The articles say the deed, and no sentence that gives a time says it: the time
+        # given beside it is another deed's ("elections within 100 days" for "when is
+        # martial law to be lifted?"). A deed in words they never use is left unchecked.
+        return [] if self._says_deed_anywhere(deed) else scored
+
+    def _says_deed_anywhere(self, deed: str) -> bool:
+        """Whether the articles use the deed's own word or a word of its synonym groups."""
+        lexicon = default_lexicon()
+        words = [deed.split()[-1]]
+        for token in _tokens(deed):
+            words += [m for c in token.concepts if c.startswith("~") for m in lexicon.groups[c]]
+        return any(self._known(t) for word in words for t in terms(word))
 
     def _stands_for_background(self, name: AskedName) -> bool:
         """Whether an asked name is another name of the articles' background ("Kyiv",
@@ -1159,11 +1183,15 @@ def _ordinary_word(word: str, name: str) -> bool:
     return default_thesaurus().knows(word)
 
 
-def _says_concept(word: str) -> Callable[[Sentence], bool]:
-    """Whether a sentence says a word of the word's synonym groups, which hold the word
-    ("agree": "agreed", "sign", "say yes"; not "agreement", a thing rather than the deed)."""
-    wanted = _concepts(word)
-    return lambda sentence: bool(wanted & _concepts(sentence.text))
+def _says_concept(deed: str) -> Callable[[Sentence], bool]:
+    """Whether a sentence says a deed: its own word ("lifted": "lift") or a word of the
+    synonym groups that hold it as a whole ("agree" or "say yes": "agreed", "sign"; not
+    "agreement", a thing rather than the deed; "say yes" is not "said")."""
+    tokens = [t for t in _tokens(deed) if not t.punct]
+    wanted = frozenset.intersection(*(t.concepts for t in tokens)) if tokens else frozenset()
+    wanted = frozenset(c for c in wanted if c[0] in "~@")
+    own = frozenset(terms(deed.split()[-1]))
+    return lambda sentence: bool(wanted & _concepts(sentence.text) or own & sentence.terms)
 
 
 def _reports_decision(text: str, by: Callable[[Token], bool] | None) -> bool:

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from assistant.errors import ConfigError
-from assistant.text import _IRREGULAR, STOPWORDS, normalise, stem
+from assistant.text import _IRREGULAR, STOPWORDS, normalise, stem, terms
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # libyaml's parser when PyYAML was built with it: the same tables, ~10 times faster to read
@@ -209,6 +209,22 @@ class Lexicon:
         """The words and phrases of every synonym group the stem belongs to ("armi": army,
         military, armed forces, troops...)."""
         return [m for label in sorted(self.synonyms.get(word_stem, ())) for m in self.groups[label]]
+
+    def phrase_members(self, text: str) -> dict[str, list[str]]:
+        """Each term of the text that is part of a phrase of the synonym groups there, with
+        the members of those groups: "pull" in "pull out" has "withdraw", "retreat"; "bill"
+        in "foot the bill" has "pay", "finance" (a phrase is not as ambiguous as a word:
+        "won" alone is not "gains")."""
+        labels: dict[str, set[str]] = {}
+        for token in self.tokens(text):
+            groups = {c for c in token.concepts if c.startswith("~")}
+            groups -= self.synonyms.get(stem_word(token.raw), set())
+            for term in terms(token.raw) if groups else ():
+                labels.setdefault(term, set()).update(groups)
+        return {
+            term: [m for label in sorted(found) for m in self.groups[label]]
+            for term, found in labels.items()
+        }
 
     def _add_group(self, label: str, group: list[str]) -> None:
         self.groups[label] = [str(member) for member in group]

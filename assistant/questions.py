@@ -523,13 +523,19 @@ def _without_fillers(text: str) -> str:
     stripped = _fillers().sub("", text)
     stripped = re.sub(r"\s+([,?.!;:])", r"\1", " ".join(stripped.split()))
     stripped = re.sub(r"[,;:]+(?=[?.!]|$)", "", stripped)  # "the depot, by the way?"
+    stripped = stripped.replace(",,", "")  # "is the levy, on balance, fair?"
+    led = stripped.lstrip(",;: ")  # "On balance, is the levy fair?"
+    if led != stripped or (led[:1].islower() and text[:1].isupper()):
+        stripped = _capitalised(led)
     return stripped if any(ch.isalnum() for ch in stripped) else text
 
 
 @lru_cache(maxsize=1)
 def _fillers() -> re.Pattern[str]:
     return re.compile(
-        rf"(?<![\w'])(?:{_alternatives(load_table('wrappers')['fillers'])})(?![\w'])", re.I
+        rf"(?<![\w'])(?:{_alternatives(load_table('wrappers')['fillers'])})(?![\w'])"
+        r"(?!\s+as\b)",  # "as well as" joins two things
+        re.I,
     )
 
 
@@ -971,6 +977,7 @@ SPEECH_VERBS = frozenset(str(w) for w in load_table("verbs")["speech"])
 _LIGHT_VERBS = frozenset(str(w) for w in load_table("verbs")["light"])
 _PARTICIPLES = frozenset(str(w) for w in load_table("verbs")["participles"])
 _PROSPECTIVE = frozenset(str(w) for w in load_table("verbs")["prospective"])
+_VAGUE_DEEDS = frozenset(str(w) for w in load_table("verbs")["vague_deeds"])
 _QUOTES = ('"', "“", "”")
 _DOCUMENT_WORDS = frozenset(
     "it they this that plan draft proposal proposals document text deal article articles "
@@ -1391,16 +1398,39 @@ _WHEN = re.compile(
 
 def when_deed(question: str) -> str | None:
     """The deed a "when" question asks the time of: the verb after "to" ("When does Kyiv
-    need to agree by?": "agree"; "when is martial law due to be lifted?": "lifted") or a
-    closing participle ("when was the plan leaked?": "leaked"); None for other questions
-    and for light verbs ("when is it going to happen?")."""
+    need to agree by?": "agree"; "when is martial law due to be lifted?": "lifted"), with
+    the light verb before it when the two are a phrase of the synonym table ("say yes"),
+    or a closing participle ("when was the plan leaked?": "leaked"); None for other
+    questions and for light verbs alone ("when is it going to happen?")."""
     found = _WHEN.match(" ".join(question.lower().split()).rstrip("?!. "))
     if found is None:
         return None
     light = _LIGHT_VERBS | STOPWORDS
     rest = [w.strip(",;:") for w in found.group("rest").split()]
     if "to" in rest:
-        after = [w for w in rest[rest.index("to") + 1 :] if w not in light]
-        return after[0] if after else None
+        after = rest[rest.index("to") + 1 :]
+        for i, word in enumerate(after):
+            if _VAGUE_DEEDS.intersection(_phrases_at(after, i)):
+                return None  # "when is it going to take place?"
+            phrase = next((p for p in _phrases_at(after, i) if _is_synonym_phrase(p)), None)
+            if phrase is not None:
+                return phrase  # "say yes", "give up"
+            if word not in light:
+                return None if word in _VAGUE_DEEDS else word
+        return None
     last = rest[-1] if rest else ""
-    return last if _is_participle(last) and last not in light else None
+    return last if _is_participle(last) and last not in light | _VAGUE_DEEDS else None
+
+
+def _phrases_at(words: list[str], i: int) -> list[str]:
+    """The phrases of two and three words starting at `i`, the longest first."""
+    return [" ".join(words[i : i + n]) for n in (3, 2) if i + n <= len(words)]
+
+
+def _is_synonym_phrase(phrase: str) -> bool:
+    """Whether the words together mean what a synonym group does that the last alone
+    does not ("say yes": agree; "say no"... only where the table lists it)."""
+    tokens = [t for t in default_lexicon().tokens(phrase) if not t.punct]
+    together = set.intersection(*({c for c in t.concepts if c[0] == "~"} for t in tokens))
+    alone = {c for t in default_lexicon().tokens(phrase.split()[-1]) for c in t.concepts}
+    return bool(together - alone)

@@ -403,6 +403,25 @@ def test_a_when_question_is_answered_with_the_time_of_its_deed(assistant: Assist
     assert "100 days" not in answer.text, answer.text
 
 
+def test_a_when_question_about_a_deed_no_dated_sentence_says_is_declined(
+    assistant: Assistant,
+) -> None:
+    """The articles say "lifted" (of sanctions), and no sentence with a time says martial
+    law is lifted: "snap elections within 100 days ... impossible under martial law" gives
+    the time of the elections. It was quoted as when martial law would be lifted."""
+    answer = assistant.ask("when will kyiv have to lift martial law?")
+    assert answer.refused and not answer.citations, answer.text
+    assert answer.related, answer.text  # near the question: the closest passages
+
+
+def test_a_word_of_a_table_phrase_is_not_out_of_scope(assistant: Assistant) -> None:
+    """No article says "pull", but "pull out" is their "withdraw": the question is near
+    what they cover, so it gets the closest passages, not a plain "they don't cover it"."""
+    answer = assistant.ask("must ukrainian units pull out of kherson?")
+    assert answer.refused and answer.related, answer.text
+    _assert_related_point_into_the_sources(answer)
+
+
 def test_indefinite_pronouns_and_a_synonym_do_not_hide_the_answer(assistant: Assistant) -> None:
     """ "nobody" and "anybody" name no topic (rare in articles, they outweighed the topic's
     words), and a pact is the articles' "agreement" (synonyms.yaml)."""

@@ -142,3 +142,13 @@ def test_places_typed_in_lower_case_are_found_as_whole_words() -> None:
         "north korea",
     ]
     assert lexicon.places_in_lower_case("a romantic chinaware shop") == []
+
+
+def test_a_word_has_the_members_of_the_phrases_it_is_part_of() -> None:
+    """ "pull" in "pull out" stands for "withdraw"; a word alone ("won", a member of the
+    "gains" group) is left to the word's own groups, since a single word is ambiguous."""
+    members = default_lexicon().phrase_members("Who would foot the bill if troops pull out?")
+    assert "pay" in members["bill"]
+    assert "withdraw" in members["pull"]
+    assert "troop" not in members  # a word of a group, not of a phrase
+    assert default_lexicon().phrase_members("who won the final?") == {}

@@ -67,6 +67,14 @@ from assistant.text import closed_compounds
         # words that only colour a question are not scored
         ("Who actually signed the order?", "Who signed the order?"),
         ("What would the club get in return?", "What would the club get?"),  # an idiom
+        ("Would the depot close as well?", "Would the depot close?"),  # a discourse marker
+        (  # "as well as" joins two things
+            "Would the depot close as well as the library?",
+            "Would the depot close as well as the library?",
+        ),
+        ("On balance, is the levy fair?", "Is the levy fair?"),
+        ("Is the levy, on balance, fair?", "Is the levy fair?"),
+        ("Of course the council agreed, but when?", "The council agreed, but when?"),
         ("How many have been hurt so far?", "How many have been hurt so far?"),  # time
         ("What exactly happens to the depot, by the way?", "About the depot?"),
         # a frame that asks what the articles say about a topic, in other words
@@ -867,6 +875,10 @@ def test_a_sentence_reports_a_decision_taken_by_the_one_asked(
         ("when was the report leaked?", "leaked"),
         ("when is the vote?", None),
         ("what happens when the council agrees?", None),  # not a "when" question
+        ("by when does the council need to say yes?", "say yes"),  # a phrase of the table
+        ("when will the club have to give up the ground?", "give up"),
+        ("when is it going to happen?", None),  # no deed named
+        ("when is the vote going to take place?", None),
     ],
 )
 def test_the_deed_a_when_question_asks_the_time_of(question: str, deed: str | None) -> None:
