@@ -66,6 +66,7 @@ STOPWORDS = frozenset(
         "but",
         "by",
         "can",
+        "can't",
         "cannot",
         "could",
         "couldn't",

@@ -123,6 +123,12 @@ def test_normalise_folds_typography_without_moving_offsets() -> None:
     assert terms("600,000 personnel") == terms("600000 personnel")
 
 
+def test_a_negated_auxiliary_is_not_a_term() -> None:
+    """ "why can't they vote?" is about voting: "can't" (in no article) weighed as the
+    rarest word, as "cannot" and "won't" never did."""
+    assert terms("why can't they vote") == terms("why cannot they vote") == terms("vote")
+
+
 def test_sentence_spans_respect_abbreviations_and_quotes() -> None:
     text = 'He said "never." Then St. Petersburg was named. Mr. Smith left! Why?'
     sentences = [text[s:e] for s, e in sentence_spans(text)]

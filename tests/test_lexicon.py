@@ -105,6 +105,11 @@ def test_a_phrasal_verb_said_in_other_words_finds_the_answer(assistant) -> None:
         ("an arrangement", "agreement"),
         ("they always insisted", "consistently"),
         ("a vote soon", "snap"),
+        ("on tv and in the newspapers", "media"),
+        ("an idea the council knocked back", "pushback"),
+        ("the deeper reasons for the strike", "causes"),
+        ("how the plan tackles it", "handles"),
+        ("they keep banging on about it", "demanded"),
     ],
 )
 def test_a_readers_word_shares_a_meaning_with_the_articles(reader: str, article: str) -> None:
