@@ -63,6 +63,7 @@ from assistant.questions import (
 from assistant.text import STOPWORDS, closed_compounds, normalise, proper_names, stem, terms, words
 from assistant.thesaurus import NONE as NO_RELATIONS
 from assistant.thesaurus import Phrase, Relations, Thesaurus, default_thesaurus
+from assistant.when import time_terms
 
 SENTENCE_WEIGHT = 0.4
 PASSAGE_WEIGHT = 0.2
@@ -215,12 +216,13 @@ class ExtractiveAnswerer:
             if unknown >= RELATED_SHARE * sum(asked.values()):
                 return []  # mostly words the articles never use: out of scope
             entities = self._places_asked_about(text)
+            timed = time_terms()  # "on Friday" is when, not what: it shares no topic
             for item in self.score(text, lean, passages, Wants.ANYTHING):
                 if item.strength < floor or refers_back(item.sentence.text):
                     continue
                 if not entities <= _concepts(item.sentence.passage.text):
                     continue  # "the capital of canada": not a passage that never names Canada
-                shared = sum(w for t, w in asked.items() if t in item.said)
+                shared = sum(w for t, w in asked.items() if t in item.said and t not in timed)
                 if shared < TOPIC_SHARE * sum(asked.values()):
                     continue  # it shares names or small words with the question, not its topic
                 held = best.get(item.sentence.passage.id)
@@ -282,6 +284,8 @@ class ExtractiveAnswerer:
             scored = self.score(question, context, passages, wants, background_names=True)
             if not scored or scored[0].strength < self._min_support:
                 return []
+        if not self._says_the_topic(scored[0], question):
+            return []
         scored = _own_topic_first(scored, self._own_topic(question, history))
         doing = self._of_the_deed(scored, question, wants)
         if not doing:
@@ -290,6 +294,22 @@ class ExtractiveAnswerer:
         if wants is Wants.DATE:
             chosen = _with_named_day_dated(chosen, scored)
         return _with_antecedents(chosen, scored, self._min_support)
+
+    def _says_the_topic(self, best: Scored, question: str) -> bool:
+        """Whether the best sentence, matched on the question's time, says something of what
+        the question asks about beyond its names and time: "any storms expected on Friday
+        morning?" is not answered by
+        "The EU said on Friday morning it had not seen the plan". A question of names, time
+        and light words only ("What did the EU say on Friday?") asks nothing more."""
+        if not time_terms() & best.said:
+            return True  # the time does not make the match
+        framing = default_lexicon().framing
+        topic = {
+            t
+            for t in self._topic_weights(question)
+            if t not in time_terms() and t not in _LIGHT_TERMS and t not in framing
+        }
+        return not topic or bool(topic & best.said)
 
     def _of_the_deed(self, scored: list[Scored], question: str, wants: Wants) -> list[Scored]:
         """For "when" a deed is done ("When must Kyiv agree by?"): the sentences that say it,

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from assistant.dates import format_range
+from assistant.text import terms
 
 CURRENT_DAYS = 7  # a corpus whose newest article is this recent is read against today
 _WORD = re.compile(r"[A-Za-z]+|\d+(?:[-/.]\d+)*")
@@ -194,6 +195,17 @@ def _words() -> _Words:
         rolling=frozenset(table["rolling"]),
         generic_terms=frozenset(table["generic_terms"]),
     )
+
+
+@lru_cache(maxsize=1)
+def time_terms() -> frozenset[str]:
+    """Stemmed terms that name a time, not a topic: months, weekdays, "tomorrow",
+    "morning" (not a length of time: "within 100 days", "these days")."""
+    from assistant.lexicon import load_table
+
+    named = {n.lower() for n in (*calendar.month_name, *calendar.day_name) if n}
+    named |= {str(w) for w in load_table("time_words")["day_parts"]}
+    return frozenset(t for word in named for t in terms(str(word)))
 
 
 def generic_terms() -> frozenset[str]:
