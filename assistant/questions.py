@@ -505,12 +505,18 @@ def _standard_spelling(text: str) -> str:
             return word  # "U" in "U-turn" or a list item "R" is not "you" or "are"
         return table.get(word.lower(), word)
 
-    return _INFORMAL_WORD.sub(standard, text)
+    def in_compound(match: re.Match[str]) -> str:
+        word = match.group(0)  # "wont" in "a we-wont-attack-each-other pact"; not "u-turn"
+        return table.get(word.lower(), word) if len(word) > 2 else word
+
+    return _COMPOUND_PART.sub(in_compound, _INFORMAL_WORD.sub(standard, text))
 
 
 # A whole word between spaces or the text's ends (a final . ? ! , ; or : allowed):
 # "U.S." and "R&D" are not "u" and "r".
 _INFORMAL_WORD = re.compile(r"(?<!\S)[\w'/]+(?=[.?!,;:]*(?:\s|$))")
+# A word of a hyphenated compound that a reader coins ("the we-wont-attack-each-other pact")
+_COMPOUND_PART = re.compile(r"(?:(?<=\w-)[a-z']+(?=-\w|[\s.?!,;:]|$)|(?<!\S)[a-z']+(?=-\w))", re.I)
 
 
 @lru_cache(maxsize=1)

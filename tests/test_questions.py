@@ -75,6 +75,9 @@ from assistant.text import closed_compounds
         ("On balance, is the levy fair?", "Is the levy fair?"),
         ("Is the levy, on balance, fair?", "Is the levy fair?"),
         ("Of course the council agreed, but when?", "The council agreed, but when?"),
+        # informal spellings inside a compound a reader coins; a single letter stays
+        ("Is the dont-ask-dont-tell rule back?", "Is the don't-ask-don't-tell rule back?"),
+        ("is the u-turn real?", "is the u-turn real?"),
         ("How many have been hurt so far?", "How many have been hurt so far?"),  # time
         ("What exactly happens to the depot, by the way?", "About the depot?"),
         # a frame that asks what the articles say about a topic, in other words
