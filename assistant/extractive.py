@@ -413,6 +413,8 @@ class ExtractiveAnswerer:
             # framing words): it is the earlier turn's, asked again ("now" still ranks how
             # things stand first).
             topic, context = _topic_of(context), ""
+            if (wants or answer_kind(question)) is Wants.NUMBER:
+                topic = _without_measure_words(topic)  # "how many now?" asks its own measure
             probe = said = topic
             weights = self._weights(topic)
         context_weights = {t: w for t, w in self._weights(context).items() if t not in weights}
@@ -733,6 +735,13 @@ def _topic_of(question: str) -> str:
     framed = without_date_frame(framed)
     framed = without_summary_frame(framed)
     return without_reaction_frame(without_naming_frame(framed))
+
+
+def _without_measure_words(topic: str) -> str:
+    """An earlier turn's topic without its measure ("the troop ceiling": "the troop"), for
+    a follow-up that asks a figure of its own ("and how many have they got now?")."""
+    kept = [w for w in topic.split() if w.lower().strip("?!.,;:") not in MEASURE_WORDS]
+    return " ".join(kept) if any(terms(w) for w in kept) else topic
 
 
 def _category_term(question: str, wants: Wants, weights: dict[str, float]) -> str | None:

@@ -620,6 +620,18 @@ def test_a_follow_up_comparison_takes_its_topic_from_the_earlier_turn(
     assert all("Euroclear" not in c.quote for c in answer.citations), answer.text
 
 
+def test_a_follow_up_asking_its_own_figure_does_not_borrow_the_earlier_measure(
+    assistant: Assistant,
+) -> None:
+    """ "how many now?" after "what is the troop ceiling?" asks how many troops there are, not
+    the ceiling again: the borrowed topic's "ceiling" outweighed the preference for now."""
+    answer = assistant.ask(
+        "and how many are there at the moment?", ["what is the troop ceiling under the plan?"]
+    )
+    assert not answer.refused, answer.text
+    assert "880,000" in answer.citations[0].quote, [c.quote for c in answer.citations]
+
+
 def test_how_large_asks_for_a_size_not_about_largely(assistant: Assistant) -> None:
     answer = assistant.ask("How large could Ukraine's army be?")
     assert not answer.refused and "600,000" in answer.text, answer.text
