@@ -165,7 +165,13 @@ def without_measure_frame(question: str) -> str:
     adjective of "how large/long/far..." ("How large could the army be?" is not about
     "largely") and the noun of "what's the size/number/share of..." ("size")."""
     found = _WHAT_IS_THE_MEASURE.search(question)
+    if found is not None and found.group("measure").lower() in _LIMITS:
+        found = None  # "what is the ceiling on troops?": a limit, not how many there are
     return " ".join(_HOW_MEASURE.sub("how", _without_group(question, found, "measure")).split())
+
+
+# Measures that say which figure is asked: a limit set on something, not its size
+_LIMITS = frozenset({"cap", "limit", "ceiling"})
 
 
 def _without_group(question: str, found: re.Match[str] | None, group: str) -> str:

@@ -632,6 +632,14 @@ def test_a_follow_up_asking_its_own_figure_does_not_borrow_the_earlier_measure(
     assert "880,000" in answer.citations[0].quote, [c.quote for c in answer.citations]
 
 
+def test_a_ceiling_asked_for_is_the_limit_not_the_size(assistant: Assistant) -> None:
+    """ "what is the ceiling on ...?" names which figure it wants: "ceiling" was dropped as
+    the frame of a number question (as "size" is), and today's 880,000 was quoted first."""
+    answer = assistant.ask("what is the ceiling on ukrainian troop numbers in the draft?")
+    assert not answer.refused, answer.text
+    assert "600,000" in answer.citations[0].quote, [c.quote for c in answer.citations]
+
+
 def test_how_large_asks_for_a_size_not_about_largely(assistant: Assistant) -> None:
     answer = assistant.ask("How large could Ukraine's army be?")
     assert not answer.refused and "600,000" in answer.text, answer.text

@@ -528,6 +528,7 @@ def test_the_words_that_only_ask_for_a_comparison_are_not_its_topic(
         ("how long is the bridge", "how is the bridge"),
         ("How is the bridge built?", "How is the bridge built?"),
         ("Is the bridge long?", "Is the bridge long?"),
+        ("What is the ceiling on fares?", "What is the ceiling on fares?"),  # a limit, asked
     ],
 )
 def test_the_adjective_of_a_how_much_question_is_not_its_topic(question: str, topic: str) -> None:
