@@ -56,6 +56,7 @@ from assistant.questions import (
     without_date_frame,
     without_measure_frame,
     without_naming_frame,
+    without_now_frame,
     without_reaction_frame,
     without_stated_figure,
     without_summary_frame,
@@ -730,10 +731,10 @@ class ExtractiveAnswerer:
 def _topic_of(question: str) -> str:
     """The question without the words that only say what kind of answer it wants: a stated
     figure ("more than half a million"), "how large", "what year", "more or less than",
-    "called", "react", "the main points of"."""
+    "called", "react", "the main points of", "right now" (as "now")."""
     framed = without_comparison_frame(without_stated_figure(without_measure_frame(question)))
     framed = without_date_frame(framed)
-    framed = without_summary_frame(framed)
+    framed = without_summary_frame(without_now_frame(framed))
     return without_reaction_frame(without_naming_frame(framed))
 
 

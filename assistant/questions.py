@@ -1090,6 +1090,17 @@ _PROPOSAL = re.compile(
 )
 
 
+def without_now_frame(question: str) -> str:
+    """The question with a phrase for the present as "now" ("how big is it right now?",
+    "these days", "at present"): its words ("right", "days", "present") are not topics."""
+    return _NOW_PHRASE.sub("now", question)
+
+
+_NOW_PHRASE = re.compile(
+    r"\b(?:at the moment|at present|these days|right now|at this point)\b", re.I
+)
+
+
 def asks_about_now(question: str) -> bool:
     """Whether a question asks how things stand ("How big is Ukraine's army now?"), not
     what a proposal would make of them ("How big could it be?")."""

@@ -640,6 +640,15 @@ def test_a_ceiling_asked_for_is_the_limit_not_the_size(assistant: Assistant) -> 
     assert "600,000" in answer.citations[0].quote, [c.quote for c in answer.citations]
 
 
+def test_a_phrase_for_now_asks_how_things_stand_not_about_days(assistant: Assistant) -> None:
+    """ "these days" is "now": its "days" matched "snap elections in 100 days", which was
+    quoted first as the army's size."""
+    answer = assistant.ask("how big is ukraine's army these days?")
+    assert not answer.refused, answer.text
+    assert "880,000" in answer.citations[0].quote, [c.quote for c in answer.citations]
+    assert all("100 days" not in c.quote for c in answer.citations), answer.text
+
+
 def test_how_large_asks_for_a_size_not_about_largely(assistant: Assistant) -> None:
     answer = assistant.ask("How large could Ukraine's army be?")
     assert not answer.refused and "600,000" in answer.text, answer.text
