@@ -414,7 +414,7 @@ class ExtractiveAnswerer:
             # framing words): it is the earlier turn's, asked again ("now" still ranks how
             # things stand first).
             topic, context = _topic_of(context), ""
-            if (wants or answer_kind(question)) is Wants.NUMBER:
+            if (wants or answer_kind(question)) is Wants.NUMBER and asks_about_now(question):
                 topic = _without_measure_words(topic)  # "how many now?" asks its own measure
             probe = said = topic
             weights = self._weights(topic)
@@ -740,7 +740,9 @@ def _topic_of(question: str) -> str:
 
 def _without_measure_words(topic: str) -> str:
     """An earlier turn's topic without its measure ("the troop ceiling": "the troop"), for
-    a follow-up that asks a figure of its own ("and how many have they got now?")."""
+    a follow-up that asks how things stand now ("and how many have they got now?"). Not for
+    another time ("and how big were they last January?"): with its measure gone, the topic
+    matched a storm's cost in a week's news."""
     kept = [w for w in topic.split() if w.lower().strip("?!.,;:") not in MEASURE_WORDS]
     return " ".join(kept) if any(terms(w) for w in kept) else topic
 
