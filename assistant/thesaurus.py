@@ -65,11 +65,15 @@ class Thesaurus:
 
     def _row(self, word: str) -> str | None:
         """The word's "synonyms<TAB>related" as written in the file; None if it has no line."""
+        # The text before the rows: read_all sets the rows, then empties the text, so text
+        # read while the rows were still unset is the whole file. (Read the other way round,
+        # a lookup during read_all searched the emptied text, and the word's relations were
+        # cached as none for the life of the process.)
+        lines = self._text
         rows = self._rows
         if rows is not None:
             return rows.get(word)
         key = word.encode("utf-8")
-        lines = self._text
         lo, hi = self._first, len(lines)
         while lo < hi:  # the word's line, if any, starts in [lo, hi); lo starts a line
             mid = (lo + hi) // 2
