@@ -213,7 +213,8 @@ class ExtractiveAnswerer:
             lean = " ".join(filter(None, (part.context, context)))
             text = _cased(part.text, passages)
             asked = self._topic_weights(text)
-            unknown = sum(w for t, w in asked.items() if not self._reachable(t, text))
+            in_phrases = default_lexicon().phrase_members(text)
+            unknown = sum(w for t, w in asked.items() if not self._reachable(t, in_phrases))
             if unknown >= RELATED_SHARE * sum(asked.values()):
                 return []  # mostly words the articles never use: out of scope
             entities = self._places_asked_about(text)
@@ -232,12 +233,13 @@ class ExtractiveAnswerer:
         ranked = sorted(best.values(), key=lambda s: -s.score)[:limit]
         return [item.sentence for item in ranked]
 
-    def _reachable(self, term: str, text: str) -> bool:
+    def _reachable(self, term: str, in_phrases: dict[str, list[str]]) -> bool:
         """Whether the articles use the term, or a word of a synonym group that a phrase
-        of the text holding it stands for ("pull" in "pull out": "withdraw")."""
+        holding it stands for (`in_phrases`, Lexicon.phrase_members of the question: "pull"
+        in "pull out": "withdraw")."""
         if self._known(term):
             return True
-        members = default_lexicon().phrase_members(text).get(term, ())
+        members = in_phrases.get(term, ())
         return any(self._known(t) for member in members for t in terms(member))
 
     @staticmethod
@@ -405,6 +407,7 @@ class ExtractiveAnswerer:
         sentences = _sentences(passages)
         if not sentences:
             return []
+        kind = wants or answer_kind(question)
         topic = _topic_of(question)
         weights = self._weights(topic)
         probe = f"{context}\n{question}" if context else question
@@ -414,7 +417,7 @@ class ExtractiveAnswerer:
             # framing words): it is the earlier turn's, asked again ("now" still ranks how
             # things stand first).
             topic, context = _topic_of(context), ""
-            if (wants or answer_kind(question)) is Wants.NUMBER and asks_about_now(question):
+            if kind is Wants.NUMBER and asks_about_now(question):
                 topic = _without_measure_words(topic)  # "how many now?" asks its own measure
             probe = said = topic
             weights = self._weights(topic)
@@ -426,7 +429,6 @@ class ExtractiveAnswerer:
         cover = self._coverage(said, weights, sentences)
         cover_context = self._coverage(context, context_weights, sentences)
         passage_terms = _terms_by_passage(sentences)
-        kind = wants or answer_kind(question)
         fits = self._answer_type_check(question, kind, sentences, background_names=background_names)
         now = kind is Wants.NUMBER and asks_about_now(question)
         coverages = [cover(sentence) for sentence in sentences]

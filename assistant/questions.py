@@ -1081,9 +1081,9 @@ def measured_phrase(question: str) -> str:
     )
 
 
-_NOW = re.compile(
-    r"\b(?:now|currently|at the moment|at present|these days|right now|today|at this point)\b"
-)
+# Phrases for the present: asks_about_now reads them, without_now_frame reads them as "now"
+_PRESENT_PHRASES = ("at the moment", "at present", "these days", "right now", "at this point")
+_NOW = re.compile(rf"\b(?:now|currently|today|{'|'.join(_PRESENT_PHRASES)})\b")
 _HYPOTHETICAL = re.compile(r"\b(?:would|could|will|might|may|should|shall|if)\b")
 _PROPOSAL = re.compile(
     r"\b(?:would|will|could|should|shall|calls? for|propos\w*|plan\w*|draft\w*)\b", re.I
@@ -1096,9 +1096,7 @@ def without_now_frame(question: str) -> str:
     return _NOW_PHRASE.sub("now", question)
 
 
-_NOW_PHRASE = re.compile(
-    r"\b(?:at the moment|at present|these days|right now|at this point)\b", re.I
-)
+_NOW_PHRASE = re.compile(rf"\b(?:{'|'.join(_PRESENT_PHRASES)})\b", re.I)
 
 
 def asks_about_now(question: str) -> bool:
@@ -1433,9 +1431,10 @@ def when_deed(question: str) -> str | None:
     if "to" in rest:
         after = rest[rest.index("to") + 1 :]
         for i, word in enumerate(after):
-            if _VAGUE_DEEDS.intersection(_phrases_at(after, i)):
+            phrases = _phrases_at(after, i)
+            if _VAGUE_DEEDS.intersection(phrases):
                 return None  # "when is it going to take place?"
-            phrase = next((p for p in _phrases_at(after, i) if _is_synonym_phrase(p)), None)
+            phrase = next((p for p in phrases if _is_synonym_phrase(p)), None)
             if phrase is not None:
                 return phrase  # "say yes", "give up"
             if word not in light:
