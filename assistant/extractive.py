@@ -642,8 +642,10 @@ class ExtractiveAnswerer:
 
     def _weights(self, text: str) -> dict[str, float]:
         """Each term's weight: its idf, or the unknown weight for a word no article uses;
-        a light verb ("goes", "get") weighs as a framing word does, and a word that only
-        names the kind of number asked ("what slice of...") counts when the articles use it."""
+        a light verb ("goes", "get") weighs as a framing word does, and so does a framing
+        word no article uses ("the explainer"): it says where the answer is written, not
+        what it is; a word that only names the kind of number asked ("what slice of...")
+        counts when the articles use it."""
         weights = {}
         for t in dict.fromkeys(terms(text)):
             if t in INDEFINITE:
@@ -653,6 +655,7 @@ class ExtractiveAnswerer:
                 continue
             weight = self._idf(t) if known else self._unknown_weight
             light = t in _LIGHT_TERMS or (t in _GENERIC_PEOPLE and counted_noun(text) is None)
+            light = light or (not known and t in default_lexicon().framing)
             weights[t] = weight * default_lexicon().framing_weight if light else weight
         return weights
 

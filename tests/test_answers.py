@@ -1094,3 +1094,14 @@ def test_what_an_entity_is_said_to_have(text: str, owner: str | None) -> None:
 
     owners = {entity for entity, _ in _owned(text)}
     assert owners == ({owner} if owner else set())
+
+
+def test_a_word_that_only_frames_the_question_weighs_little_even_if_no_article_uses_it(
+    assistant: Assistant,
+) -> None:
+    # "explainer" only says where the answer is written (a framing word of
+    # synonyms.yaml). No article uses it, and it weighed as the rarest word: the sentence
+    # quoting BBC reporting about Rubio came first, not the one saying what it draws on.
+    answer = assistant.ask("whose reporting is the explainer based on")
+    assert not answer.refused, answer.text
+    assert "drawing on reporting from BBC News" in answer.citations[0].quote, answer.text
