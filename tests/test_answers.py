@@ -1105,3 +1105,20 @@ def test_a_word_that_only_frames_the_question_weighs_little_even_if_no_article_u
     answer = assistant.ask("whose reporting is the explainer based on")
     assert not answer.refused, answer.text
     assert "drawing on reporting from BBC News" in answer.citations[0].quote, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "unrelated"),
+    [
+        ("would the front lines stay where they are in kherson?", "remain opaque"),
+        ("does ukraine remain sovereign?", "remaining non"),
+    ],
+)
+def test_a_linking_verb_does_not_bring_in_sentences_that_only_share_it(
+    assistant: Assistant, question: str, unrelated: str
+) -> None:
+    # "stay" and "remain" say that something goes on being what the question asks about
+    # (verbs.yaml: light); "Politics around the plan remain opaque" says nothing of it.
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.text
+    assert unrelated not in answer.text, answer.text
