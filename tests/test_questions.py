@@ -289,6 +289,9 @@ def test_a_sentence_must_hold_the_kind_of_answer_asked_for(
         ("What limit does the council set on fares?", False),
         ("Switching topics, who pays for the levy?", False),
         ("Separate question: when does the depot reopen?", False),
+        ("switching gears: how much would it cost them?", False),
+        ("ok, change of topic - who pays for it?", False),
+        ("Off topic, but what does it cost?", False),
         ("what's the actual date?", True),  # only asks when: of the earlier topic
         ("What is the date of the election?", False),
     ],
