@@ -53,6 +53,7 @@ from assistant.text import closed_compounds
             "How much did the stadium cost?",
         ),
         ("Marco here. Why was the vote delayed?", "Why was the vote delayed?"),
+        ("Name's Priya, I coach rugby. Who runs the port?", "Who runs the port?"),
         ("**Why** was the vote delayed?? 🙏", "Why was the vote delayed?"),
         ("<b>where</b> is the new depot", "where is the new depot"),
         ("Can you tell me how long the strike lasted? Cheers, Ben", "How long the strike lasted?"),
