@@ -248,6 +248,13 @@ _PLACE = re.compile(
     r"towns?|villages?|provinces?|oblasts?|territory|territories|places?|areas?|states?)\b"
 )
 _BODIES = "|".join(re.escape(str(w)) for w in load_table("people")["bodies"])
+_ROLE_WORDS = "|".join(re.escape(str(w)) for w in load_table("people")["roles"])
+# "what's the name of the spokesperson who...?" asks who, as "who is the spokesperson?" does
+_NAME_OF_ROLE = re.compile(
+    r"\bwhat(?:'s|\u2019s|\s+is|\s+was|\s+are|\s+were) the names? of "
+    r"(?:the |a |an |their |its |that |this )(?:[\w'-]+\s+){0,3}?"
+    rf"(?P<category>{_ROLE_WORDS})\b"
+)
 _NAME_ASKED = re.compile(
     rf"\b(?:which|what) (?:{_BODIES})\b|"
     r"^(?:and |so |but )?what(?:'s|\s+is|\s+are|\s+was|\s+were)\b.*\b(?:called|named)\W*$|"
@@ -427,6 +434,7 @@ def answer_kind(question: str) -> Wants:
         (_STATED_FIGURE, Wants.NUMBER),
         (_DATE, Wants.DATE),
         (_PERSON, Wants.PERSON),
+        (_NAME_OF_ROLE, Wants.PERSON),
         (_PLACE, Wants.PLACE),
         (_NAME_ASKED, Wants.NAME),
     )
@@ -724,6 +732,9 @@ def asked_role(question: str) -> str | None:
     ("Who is Kirill Dmitriev?"), for other questions and for a word that names no role
     ("Who is the person behind it?")."""
     asked = " ".join(question.split()).rstrip("?!. ")
+    named = _NAME_OF_ROLE.search(asked.lower())
+    if named is not None:
+        return named.group("category")  # "what's the name of the spokesperson?"
     found = _WHO_IS_THE.match(asked)
     if found is None:
         return None

@@ -807,12 +807,27 @@ def test_an_aside_before_a_dash_or_colon_is_not_the_question(message: str, clean
         # the role ends where a phrase about it starts
         ("who's the us envoy working on it?", "envoy"),
         ("Who is the minister tasked with the talks?", "minister"),
+        # asking for the name of someone in a role asks who fills it
+        ("what's the name of the city council spokesperson who quit?", "spokesperson"),
+        ("What was the name of the union envoy?", "envoy"),
+        ("what's the name of the new tram?", None),
     ],
 )
 def test_the_role_a_who_is_the_question_asks_to_have_filled(
     question: str, role: str | None
 ) -> None:
     assert asked_role(question) == role
+
+
+@pytest.mark.parametrize(
+    ("question", "wants"),
+    [
+        ("what's the name of the city council spokesperson who quit?", Wants.PERSON),
+        ("what is the name of the tram line?", Wants.NAME),
+    ],
+)
+def test_asking_the_name_of_someone_in_a_role_wants_a_person(question: str, wants: Wants) -> None:
+    assert answer_kind(question) is wants
 
 
 @pytest.mark.parametrize(
