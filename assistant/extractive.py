@@ -98,7 +98,7 @@ INDEFINITE = frozenset(
 _MEASURE_TERMS = frozenset(t for word in MEASURE_WORDS for t in terms(word))
 # People in general ("why are people whispering...?", "what are ppl fighting about?"): the
 # asker's way of saying "anyone", unless they are counted ("how many people live there?")
-_GENERIC_PEOPLE = frozenset(terms("people folks"))
+_GENERIC_PEOPLE = frozenset(t for word in load_table("people")["generic"] for t in terms(str(word)))
 _LIGHT_TERMS = frozenset(t for word in load_table("verbs")["light"] for t in terms(str(word)))
 CLOSE_ALTERNATIVE = 0.85  # of a dangling sentence's score, for one that stands alone
 

@@ -1122,3 +1122,13 @@ def test_a_linking_verb_does_not_bring_in_sentences_that_only_share_it(
     answer = assistant.ask(question)
     assert not answer.refused, answer.text
     assert unrelated not in answer.text, answer.text
+
+
+def test_a_word_for_people_that_says_nothing_of_who_they_are_weighs_little(
+    assistant: Assistant,
+) -> None:
+    # "guy" and "man" (people.yaml generic) weighed as the rarest words, since no article
+    # uses them, and sank the sentence about Dmitriev's days with Witkoff.
+    answer = assistant.ask("who's the russian guy who sat down with trump's man for days?")
+    assert not answer.refused, answer.text
+    assert "Dmitriev" in answer.text, answer.text
