@@ -63,6 +63,7 @@ from assistant.text import closed_compounds
         ("I read the piece this morning. Who runs the port?", "Who runs the port?"),
         # informal spellings are read as what they stand for; abbreviations are left alone
         ("whats the catch if u sell?", "what is the catch if you sell?"),
+        ("what did the german FM say?", "what did the german foreign minister say?"),
         ("who'd pay 4 it, r they gonna say?", "who would pay 4 it, are they going to say?"),
         ("Does the U.S. fund R&D?", "Does the U.S. fund R&D?"),
         # words that only colour a question are not scored
