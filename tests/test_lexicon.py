@@ -157,9 +157,3 @@ def test_a_word_has_the_members_of_the_phrases_it_is_part_of() -> None:
     assert "withdraw" in members["pull"]
     assert "troop" not in members  # a word of a group, not of a phrase
     assert default_lexicon().phrase_members("who won the final?") == {}
-
-
-def test_the_international_criminal_court_is_known_by_its_initials() -> None:
-    lexicon = default_lexicon()
-    said = {t.entity for t in lexicon.tokens("Is Putin wanted by the ICC?") if t.entity}
-    assert "international-criminal-court" in said
