@@ -110,6 +110,7 @@ def test_a_phrasal_verb_said_in_other_words_finds_the_answer(assistant) -> None:
         ("the deeper reasons for the strike", "causes"),
         ("how the plan tackles it", "handles"),
         ("they keep banging on about it", "demanded"),
+        ("tariffs peeled back", "lifting"),
     ],
 )
 def test_a_readers_word_shares_a_meaning_with_the_articles(reader: str, article: str) -> None:
@@ -157,3 +158,21 @@ def test_a_word_has_the_members_of_the_phrases_it_is_part_of() -> None:
     assert "withdraw" in members["pull"]
     assert "troop" not in members  # a word of a group, not of a phrase
     assert default_lexicon().phrase_members("who won the final?") == {}
+
+
+@pytest.mark.parametrize(
+    ("reader", "article"),
+    [
+        ("its home-made drones", "home-grown systems"),
+        ("long distance missiles", "long-range weapons"),
+    ],
+)
+def test_a_readers_hyphenated_word_shares_a_meaning_with_the_articles(
+    reader: str, article: str
+) -> None:
+    lexicon = default_lexicon()
+
+    def groups(text: str) -> set[str]:
+        return {c for t in lexicon.tokens(text) for c in t.concepts if c.startswith("~")}
+
+    assert groups(reader) & groups(article) - groups(article.split()[-1])
