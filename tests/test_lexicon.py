@@ -111,6 +111,8 @@ def test_a_phrasal_verb_said_in_other_words_finds_the_answer(assistant) -> None:
         ("how the plan tackles it", "handles"),
         ("they keep banging on about it", "demanded"),
         ("tariffs peeled back", "lifting"),
+        ("the club booted them", "ejected"),
+        ("an atom bomb", "nuclear"),
     ],
 )
 def test_a_readers_word_shares_a_meaning_with_the_articles(reader: str, article: str) -> None:
@@ -176,3 +178,11 @@ def test_a_readers_hyphenated_word_shares_a_meaning_with_the_articles(
         return {c for t in lexicon.tokens(text) for c in t.concepts if c.startswith("~")}
 
     assert groups(reader) & groups(article) - groups(article.split()[-1])
+
+
+def test_the_g7_is_known_by_its_description_as_a_club_of_rich_nations() -> None:
+    lexicon = default_lexicon()
+    said = {
+        t.entity for t in lexicon.tokens("when was russia booted from the rich countries' club?")
+    }
+    assert "g7" in said
